@@ -1,0 +1,191 @@
+"""Assembling a build: split and chunk new articles, embed only them, reuse the rest of the last build."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from .chunking import chunk_sentences
+from .encoder import Encoder
+from .lexical import LexicalIndex, terms_many
+from .models import Article
+from .sentences import fit_sentences, split_sentences
+from .store import BuildData, Snapshot, StoredArticle
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChunkSettings:
+    sentences: int
+    overlap: int
+
+
+@dataclass
+class _Parts:
+    """One article's rows, with article-local sentence numbers."""
+
+    sentences: np.ndarray  # (n, 2) int32: start, end
+    chunks: np.ndarray  # (m, 2) int32: first, last (exclusive), local
+    sentence_vectors: np.ndarray | None  # (n, dim) or None until embedded
+    chunk_vectors: np.ndarray | None
+
+
+def assemble(
+    articles: Sequence[Article],
+    *,
+    previous: Snapshot | None,
+    encoder: Encoder,
+    chunking: ChunkSettings,
+    batch_size: int,
+    progress: Callable[[int], None] | None = None,
+    on_total: Callable[[int], None] | None = None,
+) -> tuple[BuildData, int]:
+    """Build the in-memory contents of a new build folder.
+
+    Args:
+        articles: Every article the new build holds, in the order to store them.
+        previous: The last build, when it was made with the same model and chunking: articles whose
+            hash it already holds are copied from it instead of being split and embedded again.
+        encoder: Embeds what is new.
+        chunking: Sentences per chunk and overlap.
+        batch_size: Encoder batch size.
+        progress: Called with the number of sentences (and chunks) embedded after each batch.
+        on_total: Called once with the number of texts that will be embedded.
+
+    Returns:
+        The build data and how many sentences were embedded (0 when nothing changed).
+    """
+    parts: list[_Parts] = []
+    pending: list[tuple[int, Article]] = []
+    for i, article in enumerate(articles):
+        reused = _reuse(previous, article)
+        if reused is None:
+            pending.append((i, article))
+            parts.append(_split(article, encoder, chunking))
+        else:
+            parts.append(reused)
+    embedded = _embed_pending(pending, parts, encoder, batch_size, progress, on_total)
+    return _concatenate(articles, parts, encoder.dim), embedded
+
+
+def _reuse(previous: Snapshot | None, article: Article) -> _Parts | None:
+    if previous is None or article.id not in previous.by_id:
+        return None
+    idx = previous.by_id[article.id]
+    old = previous.articles[idx]
+    if old.sha256 != article.sha256:
+        return None
+    lo, hi = old.first_sentence, old.first_sentence + old.sentences
+    chunk_rows = np.flatnonzero(previous.chunks[:, 0] == idx)
+    return _Parts(
+        sentences=np.asarray(previous.sentences[lo:hi, 1:3]),
+        chunks=np.asarray(previous.chunks[chunk_rows, 1:3]) - lo,
+        sentence_vectors=np.asarray(previous.sentence_vectors[lo:hi]),
+        chunk_vectors=np.asarray(previous.chunk_vectors[chunk_rows]),
+    )
+
+
+def _split(article: Article, encoder: Encoder, chunking: ChunkSettings) -> _Parts:
+    sentences = fit_sentences(article.text, split_sentences(article.text), encoder.token_counts, encoder.max_tokens)
+    chunks = chunk_sentences(
+        article.text,
+        sentences,
+        size=chunking.sentences,
+        overlap=chunking.overlap,
+        count_tokens=encoder.token_counts,
+        max_tokens=encoder.max_tokens,
+    )
+    return _Parts(
+        sentences=np.array([(s.start, s.end) for s in sentences], dtype=np.int32).reshape(-1, 2),
+        chunks=np.array([(c.first, c.last) for c in chunks], dtype=np.int32).reshape(-1, 2),
+        sentence_vectors=None,
+        chunk_vectors=None,
+    )
+
+
+def _embed_pending(
+    pending: list[tuple[int, Article]],
+    parts: list[_Parts],
+    encoder: Encoder,
+    batch_size: int,
+    progress: Callable[[int], None] | None,
+    on_total: Callable[[int], None] | None,
+) -> int:
+    texts: list[str] = []
+    for i, article in pending:
+        p = parts[i]
+        texts += [article.text[a:b] for a, b in p.sentences]
+        texts += [article.text[p.sentences[f, 0] : p.sentences[last - 1, 1]] for f, last in p.chunks]
+    if on_total:
+        on_total(len(texts))
+    # One encode call for everything new, so the encoder can batch texts of equal length together.
+    vectors = encoder.encode(texts, batch_size=batch_size, progress=progress) if texts else None
+    at = 0
+    n_sentences = 0
+    for i, _ in pending:
+        p = parts[i]
+        n, m = len(p.sentences), len(p.chunks)
+        assert vectors is not None
+        p.sentence_vectors = vectors[at : at + n]
+        p.chunk_vectors = vectors[at + n : at + n + m]
+        at += n + m
+        n_sentences += n
+    return n_sentences
+
+
+def _concatenate(articles: Sequence[Article], parts: list[_Parts], dim: int) -> BuildData:
+    stored: list[StoredArticle] = []
+    blobs: list[bytes] = []
+    sentence_rows: list[np.ndarray] = []
+    chunk_rows: list[np.ndarray] = []
+    first = 0
+    offset = 0
+    for idx, (article, p) in enumerate(zip(articles, parts, strict=True)):
+        blob = article.text.encode("utf-8")
+        stored.append(
+            StoredArticle(
+                id=article.id,
+                title=article.title,
+                date=article.date,
+                source=article.source,
+                sha256=article.sha256,
+                first_sentence=first,
+                sentences=len(p.sentences),
+                text_start=offset,
+                text_end=offset + len(blob),
+            )
+        )
+        blobs.append(blob)
+        offset += len(blob)
+        n = len(p.sentences)
+        sentence_rows.append(np.column_stack([np.full(n, idx, np.int32), p.sentences]))
+        chunk_rows.append(np.column_stack([np.full(len(p.chunks), idx, np.int32), p.chunks + first]))
+        first += n
+    sentences = np.concatenate(sentence_rows) if sentence_rows else np.zeros((0, 3), np.int32)
+    chunks = np.concatenate(chunk_rows) if chunk_rows else np.zeros((0, 3), np.int32)
+    sentence_vectors = _stack([p.sentence_vectors for p in parts], dim)
+    chunk_vectors = _stack([p.chunk_vectors for p in parts], dim)
+    texts = [a.text for a in articles]
+    sentence_texts = [texts[a][s:e] for a, s, e in sentences]
+    chunk_texts = [texts[a][sentences[f, 1] : sentences[last - 1, 2]] for a, f, last in chunks]
+    return BuildData(
+        articles=stored,
+        texts=b"".join(blobs),
+        sentences=sentences.astype(np.int32).reshape(-1, 3),
+        chunks=chunks.astype(np.int32).reshape(-1, 3),
+        sentence_vectors=sentence_vectors,
+        chunk_vectors=chunk_vectors,
+        sentence_lexical=LexicalIndex.build(terms_many(sentence_texts)),
+        chunk_lexical=LexicalIndex.build(terms_many(chunk_texts)),
+    )
+
+
+def _stack(arrays: list[np.ndarray | None], dim: int) -> np.ndarray:
+    present = [a for a in arrays if a is not None and len(a)]
+    if not present:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.ascontiguousarray(np.concatenate(present), dtype=np.float32)

@@ -1,0 +1,231 @@
+"""The command line: build, ask, add, remove, list. Errors are one line on stderr and an exit code.
+
+Exit codes: 0 ok (an abstention is an answer, not an error); 1 unexpected error; 2 usage;
+3 config; 4 no index or an index that does not fit; 5 bad article or question (for ``build``:
+some files were skipped, the rest indexed); 6 another build is running; 7 a URL could not be
+fetched; 8 no such article.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import asdict
+from typing import Any, NoReturn
+
+import click
+
+from .config import Config, load_config
+from .engine import Engine
+from .errors import CitebotError
+from .models import Answer, BuildReport
+
+log = logging.getLogger(__name__)
+
+
+class State:
+    def __init__(self, config: Config, traceback: bool) -> None:
+        self.config = config
+        self.traceback = traceback
+        self._engine: Engine | None = None
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = Engine(self.config)
+        return self._engine
+
+
+def _fail(state_or_flag: bool, exc: Exception) -> NoReturn:
+    if state_or_flag:
+        raise exc
+    if isinstance(exc, CitebotError):
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(exc.exit_code)
+    click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with --traceback for details)", err=True)
+    log.debug("unexpected error", exc_info=exc)
+    sys.exit(1)
+
+
+class CitebotGroup(click.Group):
+    """Turns every error of every command into one line and its exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as exc:  # the one place errors become exit codes
+            state = ctx.obj
+            _fail(bool(getattr(state, "traceback", "--traceback" in sys.argv)), exc)
+
+
+@click.group(cls=CitebotGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="Config file (default: $CITEBOT_CONFIG or config.yaml).",
+)
+@click.option("--corpus", type=click.Path(file_okay=False), default=None, help="Corpus folder (overrides the config).")
+@click.option(
+    "--index-dir", type=click.Path(file_okay=False), default=None, help="Index folder (overrides the config)."
+)
+@click.option("--traceback", is_flag=True, help="Show the full traceback of an error (for developers).")
+@click.option("-v", "--verbose", is_flag=True, help="Log what the engine does.")
+@click.pass_context
+def main(
+    ctx: click.Context,
+    config_path: str | None,
+    corpus: str | None,
+    index_dir: str | None,
+    traceback: bool,
+    verbose: bool,
+) -> None:
+    """citebot: answer questions about news articles by quoting the sentences that answer them."""
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        config = load_config(config_path, corpus_dir=corpus, index_dir=index_dir)
+    except CitebotError as exc:
+        _fail(traceback, exc)
+    ctx.obj = State(config, traceback)
+
+
+def _progress(total: int) -> Callable[[int], None] | None:
+    if not sys.stderr.isatty() or total == 0:
+        return None
+    from tqdm import tqdm
+
+    bar = tqdm(total=total, unit=" sentences", unit_scale=False, desc="embedding", file=sys.stderr, leave=False)
+
+    def update(n: int) -> None:
+        bar.update(n)
+        if bar.n >= total:
+            bar.close()
+
+    return update
+
+
+def _print_report(report: BuildReport, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
+    else:
+        rate = f" ({report.embedded_sentences / report.seconds:,.0f}/s)" if report.embedded_sentences else ""
+        click.echo(
+            f"{report.articles} articles, {report.sentences} sentences indexed: "
+            f"{len(report.added)} added, {len(report.updated)} updated, {report.unchanged} unchanged, "
+            f"{len(report.removed)} removed; {report.embedded_sentences} sentences embedded in "
+            f"{report.seconds:.1f} s{rate}"
+        )
+        for label, ids in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
+            if ids and len(ids) <= 20:
+                click.echo(f"  {label}: {', '.join(ids)}")
+    for item, reason in report.skipped:
+        click.echo(f"skipped {item}: {reason}", err=True)
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.pass_obj
+def build(state: State, as_json: bool) -> None:
+    """Index the corpus folder (only new and changed articles are embedded)."""
+    report = state.engine.rebuild(progress=_progress)
+    _print_report(report, as_json)
+    if report.skipped:
+        sys.exit(5)
+
+
+@main.command()
+@click.argument("question", nargs=-1)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
+@click.option("--top-k", type=click.IntRange(1, 10), default=None, help="How many citations (default: config).")
+@click.pass_obj
+def ask(state: State, question: tuple[str, ...], as_json: bool, top_k: int | None) -> None:
+    """Answer QUESTION; without one, answer each line of standard input."""
+    if question:
+        answer = state.engine.ask(" ".join(question), top_k=top_k)
+        _print_answer(answer, as_json)
+        return
+    failed = False
+    for line in _stdin_lines():
+        try:
+            answer = state.engine.ask(line, top_k=top_k)
+        except CitebotError as exc:
+            if not as_json or exc.exit_code not in (5,):
+                raise
+            failed = True
+            click.echo(json.dumps({"question": line, "error": str(exc)}, ensure_ascii=False))
+        else:
+            _print_answer(answer, as_json)
+        sys.stdout.flush()
+    if failed:
+        sys.exit(5)
+
+
+def _stdin_lines() -> Iterator[str]:
+    for raw in sys.stdin:
+        line = raw.strip()
+        if line:
+            yield line
+
+
+def _print_answer(answer: Answer, as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
+        return
+    click.echo(f"Q: {answer.question}")
+    if answer.abstained:
+        click.echo("The indexed articles don't say.")
+    for n, c in enumerate(answer.citations, 1):
+        click.echo(f'{n}. "{c.text}"')
+        where = " · ".join(x for x in (c.title, c.date, f"sentence {c.sentence}") if x)
+        click.echo(f"   [{where}]  ({c.article_id}, {c.source})")
+    click.echo("")
+
+
+@main.command()
+@click.argument("sources", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="Print each report as one JSON object.")
+@click.pass_obj
+def add(state: State, sources: tuple[str, ...], as_json: bool) -> None:
+    """Add or update articles from files (.txt, .md, .html) or http(s) URLs."""
+    code = 0
+    for source in sources:
+        try:
+            report = state.engine.add(source, progress=_progress)
+        except CitebotError as exc:
+            if state.traceback:
+                raise
+            click.echo(f"error: {exc}", err=True)
+            code = code or exc.exit_code
+            continue
+        _print_report(report, as_json)
+    sys.exit(code)
+
+
+@main.command()
+@click.argument("article_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
+@click.pass_obj
+def remove(state: State, article_id: str, as_json: bool) -> None:
+    """Remove an article (its file moves to corpus/.removed/)."""
+    _print_report(state.engine.remove(article_id), as_json)
+
+
+@main.command("list")
+@click.option("--json", "as_json", is_flag=True, help="One JSON array of articles.")
+@click.pass_obj
+def list_articles(state: State, as_json: bool) -> None:
+    """List the indexed articles: id, title, date, sentences, source."""
+    articles = state.engine.articles()
+    if as_json:
+        click.echo(json.dumps([asdict(a) for a in articles], ensure_ascii=False))
+        return
+    for a in articles:
+        click.echo(f"{a.id}\t{a.title}\t{a.date or '-'}\t{a.sentences}\t{a.source}")
+    click.echo(f"{len(articles)} articles", err=True)

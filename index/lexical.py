@@ -1,0 +1,179 @@
+"""The lexical side of hybrid retrieval: a word tokenizer and a BM25 index stored as numpy postings.
+
+Written here rather than taken from bm25s: its fast backend needs a numba compile of several
+seconds at every start, and the answer step needs per-sentence term weights that a top-k API does
+not expose. Postings are a CSR matrix (term -> sorted doc ids, precomputed BM25 weights), so a
+question costs one slice per query term.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+import Stemmer
+
+_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)*")
+_STEMMER = Stemmer.Stemmer("english")
+
+# Function words that carry no topic; question words are here too ("who", "when"): they say what
+# kind of answer is wanted, which the answer step reads from the question itself.
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before being
+    below between both but by can could did do does doing down during each few for from further had
+    has have having he her here hers herself him himself his how i if in into is it its itself just
+    me more most my myself no nor not now of off on once only or other our ours ourselves out over
+    own same she should so some such than that the their theirs them themselves then there these
+    they this those through to too under until up very was we were what when where which while who
+    whom why will with would you your yours yourself yourselves also s t d ll m re ve""".split()
+)
+
+
+def words(text: str) -> list[str]:
+    """Lowercased word tokens, possessives dropped ("Khan's" -> "khan")."""
+    out = []
+    for token in _TOKEN.findall(text.lower()):
+        token = re.split(r"['’]", token, maxsplit=1)[0] if token.endswith(("'s", "’s")) else token
+        out.append(token)
+    return out
+
+
+def terms(text: str) -> list[str]:
+    """Index terms of a text: words without stopwords, Snowball-stemmed."""
+    return _STEMMER.stemWords([w for w in words(text) if w not in STOPWORDS])
+
+
+def terms_many(texts: Iterable[str]) -> list[list[str]]:
+    return [terms(t) for t in texts]
+
+
+class LexicalIndex:
+    """BM25 (Lucene's variant) over a list of documents.
+
+    Scores are ``sum over distinct query terms of idf(t) * tf*(k1+1) / (tf + k1*(1-b+b*len/avglen))``
+    with ``idf(t) = ln(1 + (N - df + 0.5) / (df + 0.5))``; they are never negative.
+    """
+
+    FILES = ("lexical_vocab.json", "lexical_indptr.npy", "lexical_docs.npy", "lexical_weights.npy")
+
+    def __init__(
+        self,
+        vocab: dict[str, int],
+        indptr: np.ndarray,
+        docs: np.ndarray,
+        weights: np.ndarray,
+        n_docs: int,
+        idf: np.ndarray,
+    ) -> None:
+        self.vocab = vocab
+        self.indptr = indptr  # (n_terms + 1,) int64
+        self.docs = docs  # (n_postings,) int32, sorted within each term
+        self.weights = weights  # (n_postings,) float32
+        self.n_docs = n_docs
+        self.idf = idf  # (n_terms,) float32
+
+    @classmethod
+    def build(cls, doc_terms: Sequence[Sequence[str]], *, k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
+        """Index documents given as lists of terms (see :func:`terms`)."""
+        n_docs = len(doc_terms)
+        vocab: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        tfs: list[int] = []
+        lengths = np.zeros(n_docs, dtype=np.float32)
+        for doc, doc_tokens in enumerate(doc_terms):
+            lengths[doc] = len(doc_tokens)
+            for term, tf in Counter(doc_tokens).items():
+                rows.append(vocab.setdefault(term, len(vocab)))
+                cols.append(doc)
+                tfs.append(tf)
+        term_ids = np.asarray(rows, dtype=np.int64)
+        doc_ids = np.asarray(cols, dtype=np.int32)
+        tf_arr = np.asarray(tfs, dtype=np.float32)
+        order = np.lexsort((doc_ids, term_ids))  # by term, then doc: each posting list sorted
+        term_ids, doc_ids, tf_arr = term_ids[order], doc_ids[order], tf_arr[order]
+        df = np.bincount(term_ids, minlength=len(vocab)).astype(np.float32)
+        indptr = np.zeros(len(vocab) + 1, dtype=np.int64)
+        indptr[1:] = np.cumsum(np.bincount(term_ids, minlength=len(vocab)))
+        idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+        avg = float(lengths.mean()) if n_docs and lengths.mean() > 0 else 1.0
+        norm = k1 * (1.0 - b + b * lengths[doc_ids] / avg)
+        weights = (idf[term_ids] * tf_arr * (k1 + 1.0) / (tf_arr + norm)).astype(np.float32)
+        return cls(vocab, indptr, doc_ids, weights, n_docs, idf)
+
+    def save(self, folder: Path, prefix: str = "") -> list[Path]:
+        vocab_file, indptr_file, docs_file, weights_file = (folder / (prefix + name) for name in self.FILES)
+        vocab_file.write_text(json.dumps({"n_docs": self.n_docs, "terms": list(self.vocab)}), encoding="utf-8")
+        np.save(indptr_file, self.indptr)
+        np.save(docs_file, self.docs)
+        np.save(weights_file, self.weights)
+        return [vocab_file, indptr_file, docs_file, weights_file]
+
+    @classmethod
+    def load(cls, folder: Path, prefix: str = "") -> LexicalIndex:
+        vocab_file, indptr_file, docs_file, weights_file = (folder / (prefix + name) for name in cls.FILES)
+        meta = json.loads(vocab_file.read_text(encoding="utf-8"))
+        vocab = {term: i for i, term in enumerate(meta["terms"])}
+        indptr = np.load(indptr_file, allow_pickle=False)
+        docs = np.load(docs_file, allow_pickle=False, mmap_mode="r")
+        weights = np.load(weights_file, allow_pickle=False, mmap_mode="r")
+        n_docs = int(meta["n_docs"])
+        df = np.diff(indptr).astype(np.float32)
+        idf = np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+        return cls(vocab, indptr, docs, weights, n_docs, idf)
+
+    def _query_ids(self, query_terms: Sequence[str]) -> list[int]:
+        return sorted({self.vocab[t] for t in query_terms if t in self.vocab})
+
+    def search(self, query_terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best documents for a query.
+
+        Returns:
+            (doc ids int64 (m,), scores float32 (m,)), best first, ``m <= k``; only documents that
+            share at least one term with the query.
+        """
+        ids = self._query_ids(query_terms)
+        if not ids or k <= 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        scores = np.zeros(self.n_docs, dtype=np.float32)
+        touched = []
+        for t in ids:
+            lo, hi = self.indptr[t], self.indptr[t + 1]
+            docs = self.docs[lo:hi]
+            # Doc ids are unique within one posting list, so fancy-index += is exact here.
+            scores[docs] += self.weights[lo:hi]
+            touched.append(docs)
+        candidates = np.unique(np.concatenate(touched)) if len(touched) > 1 else np.asarray(touched[0])
+        cand_scores = scores[candidates]
+        if len(candidates) > k:
+            part = np.argpartition(-cand_scores, k - 1)[:k]
+            candidates, cand_scores = candidates[part], cand_scores[part]
+        order = np.lexsort((candidates, -cand_scores))  # ties: lower doc id first, deterministic
+        return candidates[order].astype(np.int64), cand_scores[order]
+
+    def score_docs(self, query_terms: Sequence[str], doc_ids: np.ndarray) -> np.ndarray:
+        """BM25 scores of the given documents only (for re-scoring a candidate set).
+
+        Returns:
+            float32 array of shape (len(doc_ids),).
+        """
+        doc_ids = np.asarray(doc_ids, dtype=np.int32)
+        out = np.zeros(len(doc_ids), dtype=np.float32)
+        for t in self._query_ids(query_terms):
+            lo, hi = self.indptr[t], self.indptr[t + 1]
+            postings = self.docs[lo:hi]
+            pos = np.searchsorted(postings, doc_ids)
+            pos_clipped = np.minimum(pos, len(postings) - 1)
+            hit = (pos < len(postings)) & (postings[pos_clipped] == doc_ids)
+            out[hit] += self.weights[lo + pos_clipped[hit]]
+        return out
+
+    def term_idf(self, term: str) -> float:
+        """IDF of a term; an unseen term gets the highest possible value."""
+        t = self.vocab.get(term)
+        return float(self.idf[t]) if t is not None else math.log1p((self.n_docs + 0.5) / 0.5)

@@ -1,0 +1,99 @@
+"""The engine's results: frozen dataclasses that the CLI prints and the bot renders."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A sentence of an article and its character span ``text[start:end]`` in the article text."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Article:
+    """An article as read from a file or a URL, before it is indexed.
+
+    ``text`` is the body only (front matter and a leading ``date`` line removed); every offset the
+    engine reports points into it. ``sha256`` covers the text and the metadata, so a changed title
+    counts as an update.
+    """
+
+    id: str
+    title: str
+    date: str
+    source: str
+    text: str
+    sha256: str
+
+
+@dataclass(frozen=True)
+class ArticleInfo:
+    """One indexed article, as ``list`` shows it."""
+
+    id: str
+    title: str
+    date: str
+    source: str
+    sentences: int
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A quoted sentence and where it comes from.
+
+    ``text`` equals ``article_text[start:end]`` of the stored article; ``sentence`` is 1-based.
+    """
+
+    text: str
+    article_id: str
+    title: str
+    date: str
+    source: str
+    sentence: int
+    start: int
+    end: int
+    score: float
+
+
+@dataclass(frozen=True)
+class Answer:
+    """The engine's reply to one question: ranked citations, best first, or an abstention."""
+
+    question: str
+    abstained: bool
+    citations: tuple[Citation, ...] = ()
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class BuildReport:
+    """What a build, an add or a remove changed."""
+
+    added: tuple[str, ...] = ()
+    updated: tuple[str, ...] = ()
+    unchanged: int = 0
+    removed: tuple[str, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = field(default=())  # (file or id, one-line reason)
+    articles: int = 0
+    sentences: int = 0
+    embedded_sentences: int = 0
+    seconds: float = 0.0
+    build_id: str = ""
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.added or self.updated or self.removed)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["skipped"] = [{"item": item, "reason": reason} for item, reason in self.skipped]
+        return data
