@@ -233,7 +233,9 @@ def _from_html(text: str, name: str) -> tuple[str, str, str, str]:
     if document is None:
         raise ArticleError(f"{name}: no article text could be found in the HTML")
     meta = document if isinstance(document, dict) else document.as_dict()
-    body = meta.get("text") or ""
+    # trafilatura puts each block (heading, paragraph) on one line: make them paragraphs, so a
+    # headline never runs into the first sentence.
+    body = "\n\n".join(line.strip() for line in (meta.get("text") or "").splitlines() if line.strip())
     date = str(meta.get("date") or "")[:10]
     date = date if _ISO_DATE.fullmatch(date) else ""
     title = " ".join((meta.get("title") or "").split())

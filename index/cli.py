@@ -1,9 +1,9 @@
 """The command line: build, ask, add, remove, list. Errors are one line on stderr and an exit code.
 
-Exit codes: 0 ok (an abstention is an answer, not an error); 1 unexpected error; 2 usage;
+Exit codes: 0 ok (an abstention is an answer, not an error); 1 other error; 2 usage;
 3 config; 4 no index or an index that does not fit; 5 bad article or question (for ``build``:
 some files were skipped, the rest indexed); 6 another build is running; 7 a URL could not be
-fetched; 8 no such article.
+fetched; 8 no such article; 9 the index folder cannot be written.
 """
 
 from __future__ import annotations

@@ -321,6 +321,7 @@ class Engine:
     def _rebuild_locked(self, progress: Progress | None) -> BuildReport:
         started = time.perf_counter()
         corpus = self._corpus_dir()
+        clean_builds(self.config.index_dir)  # what a killed writer left behind
         files, skipped = scan_corpus(corpus)
         previous, reusable = self._previous()
         articles: list[Article] = []

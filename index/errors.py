@@ -70,6 +70,12 @@ class NotFoundError(CitebotError):
     exit_code = 8
 
 
+class IndexWriteError(CitebotError):
+    """The index folder cannot be written (read-only, full disk); the old index is untouched."""
+
+    exit_code = 9
+
+
 EXIT_CODES = {
     cls.__name__: cls.exit_code
     for cls in (
@@ -82,5 +88,6 @@ EXIT_CODES = {
         BusyError,
         FetchError,
         NotFoundError,
+        IndexWriteError,
     )
 }

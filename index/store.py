@@ -30,7 +30,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from .errors import BusyError, CitebotError, IndexMismatchError, IndexMissingError
+from .errors import BusyError, IndexMismatchError, IndexMissingError, IndexWriteError
 from .lexical import LexicalIndex
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,10 @@ def write_lock(index_dir: Path, *, wait: float = 0.0) -> Iterator[None]:
     """
     _make_dirs(index_dir)
     path = index_dir / "lock"
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise _write_error(index_dir, exc) from exc
     try:
         deadline = time.monotonic() + wait
         while True:
@@ -134,7 +137,12 @@ def _make_dirs(index_dir: Path) -> None:
     try:
         (index_dir / "builds").mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise CitebotError(f"cannot create the index folder {index_dir} ({exc.strerror})") from exc
+        raise _write_error(index_dir, exc) from exc
+
+
+def _write_error(index_dir: Path, exc: OSError) -> IndexWriteError:
+    reason = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
+    return IndexWriteError(f"cannot write the index in {index_dir} ({reason}); the previous index is unchanged")
 
 
 def write_build(index_dir: Path, data: BuildData, manifest: dict[str, Any], *, exact_max: int) -> str:
@@ -173,10 +181,7 @@ def write_build(index_dir: Path, data: BuildData, manifest: dict[str, Any], *, e
         _fsync_dir(index_dir)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        reason = "the disk is full" if exc.errno == errno.ENOSPC else exc.strerror or str(exc)
-        raise CitebotError(
-            f"cannot write the index in {index_dir} ({reason}); the previous index is unchanged"
-        ) from exc
+        raise _write_error(index_dir, exc) from exc
     return build_id
 
 

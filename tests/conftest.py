@@ -1,0 +1,61 @@
+"""Shared fixtures: one real model per session, real corpora and real indexes in temporary folders."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from index.config import Config, load_config
+from index.encoder import Encoder, SentenceTransformerEncoder
+from index.engine import Engine
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "corpus" / "000_8554960fb2f5e50c.txt"
+SEED_ID = "000_8554960fb2f5e50c"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+NEWS = ROOT / "eval" / "news"
+
+
+@pytest.fixture(scope="session")
+def encoder() -> Encoder:
+    """The real default model, loaded once for the whole test session."""
+    return SentenceTransformerEncoder("sentence-transformers/all-MiniLM-L6-v2")
+
+
+def write_config(folder: Path, text: str = "") -> Path:
+    """A config.yaml in ``folder`` whose corpus and index live beside it."""
+    path = folder / "config.yaml"
+    path.write_text("corpus_dir: corpus\nindex_dir: index\n" + text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def make_engine(tmp_path: Path, encoder: Encoder) -> Callable[..., Engine]:
+    """Build an engine over a fresh corpus folder holding copies of the given files.
+
+    Args (of the returned function):
+        *files: Article files to copy into the corpus.
+        config: Extra YAML appended to the config.
+        build: Whether to build the index right away.
+    """
+
+    def make(*files: Path, config: str = "", build: bool = True) -> Engine:
+        (tmp_path / "corpus").mkdir(exist_ok=True)
+        for f in files:
+            shutil.copy(f, tmp_path / "corpus" / f.name)
+        cfg: Config = load_config(write_config(tmp_path, config))
+        engine = Engine(cfg, encoder=encoder)
+        if build:
+            engine.rebuild()
+        return engine
+
+    return make
+
+
+@pytest.fixture
+def seed_engine(make_engine: Callable[..., Engine]) -> Engine:
+    """An engine whose index holds the seed article only."""
+    return make_engine(SEED)
