@@ -229,3 +229,63 @@ def list_articles(state: State, as_json: bool) -> None:
     for a in articles:
         click.echo(f"{a.id}\t{a.title}\t{a.date or '-'}\t{a.sentences}\t{a.source}")
     click.echo(f"{len(articles)} articles", err=True)
+
+
+@main.command("eval")
+@click.argument("question_sets", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--corpus", "eval_corpus", type=click.Path(file_okay=False), default=None, help="The set's articles.")
+@click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
+@click.option("--details", type=click.Path(dir_okay=False), default=None, help="Write per-question results (JSONL).")
+@click.option("--no-baselines", is_flag=True, help="Measure citebot only.")
+@click.pass_obj
+def eval_command(
+    state: State,
+    question_sets: tuple[str, ...],
+    eval_corpus: str | None,
+    as_json: bool,
+    details: str | None,
+    no_baselines: bool,
+) -> None:
+    """Measure answer quality on question sets (QUESTIONS.jsonl beside articles/ or articles.jsonl)."""
+    from pathlib import Path
+
+    from .evaluate import evaluate
+
+    reports = []
+    for path in question_sets:
+        report = evaluate(
+            state.config,
+            Path(path),
+            corpus=Path(eval_corpus) if eval_corpus else None,
+            encoder=state.engine.encoder,
+            baselines=not no_baselines,
+            log=lambda line: click.echo(line, err=True),
+        )
+        reports.append(report)
+    if details:
+        with open(details, "w", encoding="utf-8") as f:
+            for report in reports:
+                for row in report.details:
+                    f.write(json.dumps(row, ensure_ascii=False) + "\n")
+    if as_json:
+        payload = {r.name: {"methods": r.methods, "latency_ms": r.latency_ms} for r in reports}
+        click.echo(json.dumps(payload, indent=1))
+        return
+    for r in reports:
+        first = r.methods["citebot"]
+        click.echo(f"\n{r.name}: {first['questions']} questions, {first['answerable']} answerable")
+        click.echo(f"{'method':<17}{'hit@1':>7}{'hit@3':>7}{'rec@5':>7}{'mrr@10':>8}{'abst P':>8}{'abst R':>8}")
+        for name, m in r.methods.items():
+            cells = [
+                _fmt(m[k]) for k in ("hit@1", "hit@3", "recall@5", "mrr@10", "abstain_precision", "abstain_recall")
+            ]
+            click.echo(f"{name:<17}{cells[0]:>7}{cells[1]:>7}{cells[2]:>7}{cells[3]:>8}{cells[4]:>8}{cells[5]:>8}")
+        tutorial = r.methods.get("tutorial-chunks", {}).get("chunk_hit@1")
+        if tutorial is not None:
+            click.echo(f"(tutorial-chunks: its top 1,000-character chunk contains an answer for {tutorial:.3f})")
+        lat = r.latency_ms
+        click.echo(f"citebot ask latency: p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms")
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.3f}"

@@ -147,11 +147,24 @@ class Engine:
             raise QuestionError(f"the question is {len(text):,} characters long; the limit is {limit:,}")
         return text
 
+    def rank(self, question: str) -> tuple[Snapshot, list[answering.Scored]]:
+        """Every candidate sentence for a question with its features and score, best first.
+
+        For evaluation and tuning; :meth:`ask` is this plus de-duplication, citing and abstention.
+        """
+        text = self._check_question(question)
+        snap = self.snapshot()
+        vector = self.encoder.encode([text], batch_size=1)[0]
+        return snap, self._rank(snap, answering.prepare(text, vector))
+
+    def _rank(self, snap: Snapshot, query: answering.Query) -> list[answering.Scored]:
+        search = self.config.search
+        chunks = answering.retrieve_chunks(snap, query, candidates=search.candidates, keep=search.chunks)
+        return answering.score_sentences(snap, query, chunks, self._weights)
+
     def _answer(self, snap: Snapshot, text: str, vector, k: int) -> Answer:
         search = self.config.search
-        query = answering.prepare(text, vector)
-        chunks = answering.retrieve_chunks(snap, query, candidates=search.candidates, keep=search.chunks)
-        scored = answering.score_sentences(snap, query, chunks, self._weights)
+        scored = self._rank(snap, answering.prepare(text, vector))
         if not scored or scored[0].score < search.abstain_below:
             return Answer(question=text, abstained=True, reason="no sentence is relevant enough")
         picked = [x for x in answering.dedupe(snap, scored, limit=k) if x.score >= search.abstain_below]

@@ -96,7 +96,9 @@ def export_onnx(model_dir: Path, out_dir: Path, *, quantize: str | None = None) 
     wrapper = _pooled_wrapper(model, input_names).eval()
 
     out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    _remove_abandoned(out_dir)
+    # The pid in the name tells a later export whether this folder's writer is still alive.
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-{os.getpid()}-", dir=out_dir.parent))
     try:
         fp32_path = tmp / ("model.fp32.onnx" if quantize else ONNX_FILE)
         # Traced on a padded batch of 2 x 8 so the mask path is exercised; checked below on 3 x 13.
@@ -463,6 +465,30 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
+def _remove_abandoned(out_dir: Path) -> None:
+    """Delete temporary folders that killed exports to ``out_dir`` left behind.
+
+    Folders of a process that is still running (another export to the same place) are left alone.
+    """
+    for folder in out_dir.parent.glob(f".{out_dir.name}.*-*-*"):
+        kind, _, rest = folder.name.removeprefix(f".{out_dir.name}.").partition("-")
+        pid = rest.partition("-")[0]
+        if kind not in ("tmp", "old") or not pid.isdigit() or _alive(int(pid)):
+            continue
+        log.info("removing %s, left by an export that did not finish", folder)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, belongs to someone else
+        return True
+    return True
+
+
 def _replace_dir(tmp: Path, out_dir: Path) -> None:
     """Move a finished export into place; ``out_dir`` is never seen half-written.
 
@@ -471,7 +497,7 @@ def _replace_dir(tmp: Path, out_dir: Path) -> None:
     """
     old: Path | None = None
     if out_dir.exists():
-        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+        old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-{os.getpid()}-", dir=out_dir.parent))
         os.replace(out_dir, old / "export")
     os.replace(tmp, out_dir)
     if old is not None:
