@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import math
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -12,19 +15,62 @@ from .models import Citation
 from .store import Snapshot
 
 
+FEATURES = (
+    "dense",  # cosine of question and sentence
+    "coverage",  # share of the question's BM25 term weight (idf) that the sentence contains
+    "chunk",  # fused retrieval score of the best chunk holding the sentence
+    "window",  # mean cosine of the sentence and its neighbours (±1)
+    "dense_gap",  # dense minus the best dense among the candidates (<= 0)
+    "coverage_gap",  # coverage minus the best coverage among the candidates (<= 0)
+    "prev_coverage",  # coverage of the sentence before (the question may match the lead-in)
+    "bigrams",  # share of the question's adjacent content-word pairs found in the sentence
+    "novelty",  # share of the sentence's content words that the question does not already contain
+    "type_number",  # how many/much/long... question and a number the question does not hold
+    "type_date",  # when/what year... question and a date or time the question does not hold
+    "type_person",  # who/whose... question and a capitalized name the question does not hold
+    "type_place",  # where/which city... question and a capitalized place the question does not hold
+    "length",  # log of the sentence's word count
+)
+
+
 @dataclass(frozen=True)
 class Weights:
-    """How the sentence features add up to one score (see :data:`FEATURES`)."""
+    """Two fitted logistic models (``bench/fit_weights.py``, cross-validated by article; stored in
+    ``index/weights.json``):
 
-    dense: float = 0.45
-    coverage: float = 0.30
-    chunk: float = 0.15
-    window: float = 0.10
-    novelty: float = 0.0
-    answer_type: float = 0.0
+    - which sentence answers: ``score = sigmoid(bias + coef . FEATURES)``, read as the chance that
+      the sentence answers the question;
+    - whether any does: ``sigmoid(abstain_bias + abstain_coef . QUESTION_FEATURES)``, compared with
+      ``abstain_below`` to decide whether to say the articles don't say.
+    """
+
+    coef: tuple[float, ...]
+    bias: float
+    abstain_coef: tuple[float, ...]
+    abstain_bias: float
+    abstain_below: float
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> Weights:
+        file = path or WEIGHTS_FILE
+        data = json.loads(file.read_text(encoding="utf-8"))
+        if tuple(data["features"]) != FEATURES or tuple(data["question_features"]) != QUESTION_FEATURES:
+            raise ValueError(f"{file} was fitted for other features; refit with bench/fit_weights.py --write")
+        return cls(
+            coef=tuple(float(c) for c in data["coef"]),
+            bias=float(data["bias"]),
+            abstain_coef=tuple(float(c) for c in data["abstain_coef"]),
+            abstain_bias=float(data["abstain_bias"]),
+            abstain_below=float(data["abstain_below"]),
+        )
+
+    def answerable(self, question_features: np.ndarray) -> float:
+        """The chance that some candidate answers, from :func:`question_features`."""
+        z = float(np.dot(self.abstain_coef, question_features)) + self.abstain_bias
+        return 1.0 / (1.0 + math.exp(-z))
 
 
-FEATURES = ("dense", "coverage", "chunk", "window", "novelty", "answer_type")
+WEIGHTS_FILE = Path(__file__).with_name("weights.json")
 
 
 @dataclass(frozen=True)
@@ -76,75 +122,177 @@ def retrieve_chunks(s: Snapshot, q: Query, *, candidates: int, keep: int) -> dic
     return {int(pool[i]): float(fused[i]) for i in order}
 
 
-def score_sentences(s: Snapshot, q: Query, chunks: dict[int, float], weights: Weights) -> list[Scored]:
-    """Score every sentence of the retrieved chunks against the question, best first."""
+def features(s: Snapshot, q: Query, chunks: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The feature matrix of every sentence in the retrieved chunks.
+
+    Returns:
+        (sentence ids int64 (n,), features float32 (n, len(FEATURES))).
+    """
     best_chunk: dict[int, float] = {}
     for cid, fused in chunks.items():
         _, first, last = (int(x) for x in s.chunks[cid])
         for sid in range(first, last):
             best_chunk[sid] = max(best_chunk.get(sid, -1.0), fused)
-    if not best_chunk:
-        return []
-    sids = np.fromiter(best_chunk, dtype=np.int64)
+    sids = np.fromiter(best_chunk, dtype=np.int64, count=len(best_chunk))
+    out = np.zeros((len(sids), len(FEATURES)), dtype=np.float32)
+    if not len(sids):
+        return sids, out
+    query_terms = set(q.terms)
+    idf = {t: s.sentence_lexical.term_idf(t) for t in query_terms}
+    idf_total = sum(idf.values()) or 1.0
+    bigrams = _bigrams(q.text)
+    kind = question_kind(q.text)
+    question_lower = q.text.lower()
+
+    def coverage(sid: int) -> float:
+        present = set(terms(s.sentence_text(sid)))
+        return sum(v for t, v in idf.items() if t in present) / idf_total
+
     dense = s.sentence_vectors[sids] @ q.vector
-    idf_total = sum(s.sentence_lexical.term_idf(t) for t in set(q.terms)) or 1.0
-    w = np.array([getattr(weights, f) for f in FEATURES], dtype=np.float64)
-    out = []
-    for i, sid in enumerate(sids):
-        text = s.sentence_text(int(sid))
-        present = set(terms(text))
-        coverage = sum(s.sentence_lexical.term_idf(t) for t in set(q.terms) if t in present) / idf_total
-        window = _window_similarity(s, int(sid), q.vector)
-        features = (
-            float(dense[i]),
-            coverage,
-            best_chunk[int(sid)],
-            window,
-            _novelty(text, q),
-            _answer_type(text, q),
-        )
-        out.append(Scored(int(sid), float(np.dot(w, features)), features))
-    out.sort(key=lambda x: (-x.score, x.sentence))
+    for i, sid in enumerate(map(int, sids)):
+        text = s.sentence_text(sid)
+        art = s.articles[int(s.sentences[sid, 0])]
+        lo, hi = art.first_sentence, art.first_sentence + art.sentences
+        content = [w for w in words(text) if w not in STOPWORDS]
+        out[i, 0] = dense[i]
+        out[i, 1] = coverage(sid)
+        out[i, 2] = best_chunk[sid]
+        out[i, 3] = float(np.mean(s.sentence_vectors[max(lo, sid - 1) : min(hi, sid + 2)] @ q.vector))
+        out[i, 6] = coverage(sid - 1) if sid - 1 >= lo else 0.0
+        out[i, 7] = len(bigrams & _bigrams(text)) / len(bigrams) if bigrams else 0.0
+        out[i, 8] = sum(1 for w in content if w not in q.words) / len(content) if content else 0.0
+        if kind in KINDS:
+            out[i, 9 + KINDS.index(kind)] = answer_present(kind, text, question_lower)
+        out[i, 13] = math.log1p(len(content))
+    out[:, 4] = out[:, 0] - out[:, 0].max()
+    out[:, 5] = out[:, 1] - out[:, 1].max()
+    return sids, out
+
+
+def score_sentences(s: Snapshot, q: Query, chunks: dict[int, float], weights: Weights) -> list[Scored]:
+    """Score every sentence of the retrieved chunks against the question, best first."""
+    sids, x = features(s, q, chunks)
+    if not len(sids):
+        return []
+    logits = x @ np.asarray(weights.coef, dtype=np.float32) + weights.bias
+    probs = 1.0 / (1.0 + np.exp(-logits))
+    out = [Scored(int(sid), float(p), tuple(float(v) for v in row)) for sid, p, row in zip(sids, probs, x, strict=True)]
+    out.sort(key=lambda item: (-item.score, item.sentence))
     return out
 
 
-def _window_similarity(s: Snapshot, sid: int, qv: np.ndarray) -> float:
-    art = s.articles[int(s.sentences[sid, 0])]
-    lo = max(art.first_sentence, sid - 1)
-    hi = min(art.first_sentence + art.sentences, sid + 2)
-    return float(np.mean(s.sentence_vectors[lo:hi] @ qv))
+QUESTION_FEATURES = (
+    "top_score",  # the best sentence's score
+    "top_dense",  # best cosine among the candidates
+    "top_coverage",  # best coverage among the candidates
+    "uncovered",  # share of the question's idf weight found neither in the best sentence nor its neighbours
+    "unknown",  # share of the question's idf weight in terms the corpus never uses
+    "top_chunk",  # best fused chunk score
+    "typed",  # the question asks for a number, date, person or place
+    "type_found",  # ... and the best sentence holds one
+    "rarest_uncovered",  # idf of the rarest question term missing near the best sentence, over the highest idf
+    "number_missing",  # the question names a number or year that the best sentence's article never uses
+)
 
 
-def _novelty(text: str, q: Query) -> float:
+def question_features(s: Snapshot, q: Query, scored: list[Scored]) -> np.ndarray:
+    """Features of the question as a whole, for the abstention model.
+
+    Returns:
+        float32 array of shape (len(QUESTION_FEATURES),).
+    """
+    out = np.zeros(len(QUESTION_FEATURES), dtype=np.float32)
+    query_terms = set(q.terms)
+    idf = {t: s.sentence_lexical.term_idf(t) for t in query_terms}
+    total = sum(idf.values()) or 1.0
+    out[4] = sum(v for t, v in idf.items() if t not in s.sentence_lexical.vocab) / total
+    kind = question_kind(q.text)
+    out[6] = float(kind in KINDS)
+    if not scored:
+        out[3] = 1.0
+        return out
+    top = scored[0]
+    feats = np.array([x.features for x in scored], dtype=np.float32)
+    out[0] = top.score
+    out[1] = feats[:, 0].max()
+    out[2] = feats[:, 1].max()
+    art = s.articles[int(s.sentences[top.sentence, 0])]
+    lo = max(art.first_sentence, top.sentence - 1)
+    hi = min(art.first_sentence + art.sentences, top.sentence + 2)
+    near = set(terms(" ".join(s.sentence_text(i) for i in range(lo, hi))))
+    out[3] = sum(v for t, v in idf.items() if t not in near) / total
+    out[5] = feats[:, 2].max()
+    if kind in KINDS:
+        out[7] = top.features[9 + KINDS.index(kind)]
+    missing = [v for t, v in idf.items() if t not in near]
+    ceiling = s.sentence_lexical.term_idf("\0") or 1.0  # an unseen term has the highest idf
+    out[8] = max(missing) / ceiling if missing else 0.0
+    numbers = set(re.findall(r"\d[\d,.]*\d|\d", q.text))
+    if numbers:
+        body = s.article_text(int(s.sentences[top.sentence, 0]))
+        out[9] = float(any(n not in body for n in numbers))
+    return out
+
+
+def _bigrams(text: str) -> set[tuple[str, str]]:
     content = [w for w in words(text) if w not in STOPWORDS]
-    if not content:
-        return 0.0
-    return sum(1 for w in content if w not in q.words) / len(content)
+    return set(zip(content, content[1:], strict=False))
 
 
+KINDS = ("number", "date", "person", "place")
+_KIND_PATTERNS = (
+    (
+        "date",
+        re.compile(r"\bwhen\b|\b(what|which) (year|date|day|month|time|century|decade|season)\b|\bhow long ago\b"),
+    ),
+    (
+        "number",
+        re.compile(
+            r"\bhow (many|much|long|far|old|big|large|tall|high|fast|often|deep|wide|heavy)\b"
+            r"|\bwhat (number|percentage|proportion|share|amount|size|age|price|cost|score|margin)\b"
+        ),
+    ),
+    ("person", re.compile(r"\bwho\b|\bwhom\b|\bwhose\b|\b(which|what) (person|man|woman|player|official)\b")),
+    ("place", re.compile(r"\bwhere\b|\b(what|which) (city|town|country|place|state|region|venue|street|village)\b")),
+)
 _NUMBER = re.compile(
-    r"\b\d[\d,.]*\b|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|hundred|thousand|million|billion|dozen)s?\b",
+    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|twenty|thirty|forty|fifty|hundred|"
+    r"thousand|million|billion|dozen|half|quarter)s?\b",
     re.I,
 )
-_YEAR_OR_DATE = re.compile(
-    r"\b(1[0-9]{3}|20[0-9]{2})\b|\b(?:january|february|march|april|may|june|july|august|september|october|"
-    r"november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow)\b",
+_DATE = re.compile(
+    r"\b(1[0-9]{3}|20[0-9]{2})s?\b|\b(january|february|march|april|may|june|july|august|september|october|"
+    r"november|december|monday|tuesday|wednesday|thursday|friday|saturday|sunday|yesterday|today|tomorrow|"
+    r"tonight|morning|afternoon|evening|week|month|year|century|spring|summer|autumn|winter)\b|\b\d{1,2}([.:]\d\d)?\s?[ap]\.?m\b",
     re.I,
 )
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+_CAPITALIZED = re.compile(r"\b[A-Z][\w'’-]*[a-z][\w'’-]*")
+_NOT_NAMES = re.compile(
+    r"^(the|a|an|in|on|at|he|she|it|they|we|i|but|and|this|that|these|those|his|her|their|its|our|"
+    r"january|february|march|april|may|june|july|august|september|october|november|december|"
+    r"monday|tuesday|wednesday|thursday|friday|saturday|sunday)$",
+    re.I,
+)
 
 
-def _answer_type(text: str, q: Query) -> float:
-    """1.0 when the sentence holds the kind of thing the question asks for, else 0."""
-    question = q.text.lower()
-    if re.search(r"\bhow (many|much)\b|\bwhat (number|percentage|amount)\b", question):
-        return 1.0 if _NUMBER.search(text) else 0.0
-    if re.search(r"\bwhen\b|\bwhat (year|date|day|time)\b", question):
-        return 1.0 if _YEAR_OR_DATE.search(text) else 0.0
-    if re.search(r"\bwho\b|\bwhose\b|\bwhom\b", question):
-        names = {m.group(0).lower() for m in _NAME.finditer(text)}
-        return 1.0 if any(n not in question for n in names) else 0.0
-    return 0.0
+def question_kind(question: str) -> str:
+    """What kind of answer a question asks for: number, date, person, place, or other."""
+    low = question.lower()
+    for kind, pattern in _KIND_PATTERNS:
+        if pattern.search(low):
+            return kind
+    return "other"
+
+
+def answer_present(kind: str, text: str, question_lower: str) -> float:
+    """1.0 when ``text`` holds a thing of the asked kind that the question itself does not hold."""
+    if kind == "number":
+        found = [m.group(0).lower() for m in _NUMBER.finditer(text)]
+    elif kind == "date":
+        found = [m.group(0).lower() for m in _DATE.finditer(text)]
+    else:
+        found = [m.group(0).lower() for m in _CAPITALIZED.finditer(text) if not _NOT_NAMES.match(m.group(0))]
+    return 1.0 if any(f not in question_lower for f in found) else 0.0
 
 
 def dedupe(s: Snapshot, scored: list[Scored], *, limit: int, threshold: float = 0.95) -> list[Scored]:

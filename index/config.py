@@ -48,7 +48,9 @@ class SearchConfig:
     top_k: int = 3  # citations returned
     candidates: int = 30  # hits taken from each retriever before fusion
     chunks: int = 6  # best fused chunks whose sentences are scored
-    abstain_below: float = 0.35  # answer score under which the engine says the articles don't say
+    # Under this chance that some sentence answers, the engine says the articles don't say.
+    # None: the threshold fitted with the weights (index/weights.json).
+    abstain_below: float | None = None
     max_question_chars: int = 1000
     exact_search_max: int = 200_000  # above this many vectors an approximate FAISS index is used
 
@@ -197,6 +199,11 @@ def _check_values(config: Config, file: str) -> None:
         ("articles.fetch_timeout", config.articles.fetch_timeout > 0, "greater than 0"),
         ("search.top_k", 1 <= config.search.top_k <= 10, "between 1 and 10"),
         ("search.candidates", config.search.candidates >= 1, "at least 1"),
+        (
+            "search.abstain_below",
+            config.search.abstain_below is None or 0.0 <= config.search.abstain_below <= 1.0,
+            "between 0 and 1, or null",
+        ),
         ("search.chunks", config.search.chunks >= 1, "at least 1"),
         ("search.max_question_chars", config.search.max_question_chars >= 1, "at least 1"),
         ("search.exact_search_max", config.search.exact_search_max >= 1, "at least 1"),

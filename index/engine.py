@@ -47,6 +47,7 @@ from .store import Expectation, Snapshot, clean_builds, current_build, load_snap
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], Callable[[int], None] | None]  # total -> per-batch update callback
+RUNNER_UP_SHARE = 0.25  # a second or third quote needs at least this share of the best one's score
 REMOVED_DIR = ".removed"  # removed articles are moved here, never deleted (hidden: not scanned)
 
 
@@ -71,7 +72,7 @@ class Engine:
         self._snapshot: Snapshot | None = None
         self._load_lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._weights = answering.Weights()
+        self._weights = answering.Weights.load()
 
     # --- heavy things, loaded once ------------------------------------------------------------
 
@@ -163,11 +164,17 @@ class Engine:
         return answering.score_sentences(snap, query, chunks, self._weights)
 
     def _answer(self, snap: Snapshot, text: str, vector, k: int) -> Answer:
-        search = self.config.search
-        scored = self._rank(snap, answering.prepare(text, vector))
-        if not scored or scored[0].score < search.abstain_below:
+        query = answering.prepare(text, vector)
+        scored = self._rank(snap, query)
+        threshold = self.config.search.abstain_below
+        if threshold is None:
+            threshold = self._weights.abstain_below
+        confidence = self._weights.answerable(answering.question_features(snap, query, scored))
+        if not scored or confidence < threshold:
             return Answer(question=text, abstained=True, reason="no sentence is relevant enough")
-        picked = [x for x in answering.dedupe(snap, scored, limit=k) if x.score >= search.abstain_below]
+        # Runners-up are quoted only when they are serious competitors of the best sentence.
+        floor = scored[0].score * RUNNER_UP_SHARE
+        picked = [x for x in answering.dedupe(snap, scored, limit=k) if x.score >= floor]
         citations = tuple(c for c in (answering.cite(snap, x) for x in picked) if c is not None)
         if not citations:
             return Answer(question=text, abstained=True, reason="no quote could be verified")

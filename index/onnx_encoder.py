@@ -37,7 +37,8 @@ _MAX_BATCH_TOKENS = 8192
 # A batch also ends when the next (longer) text would pad every row by more than this share of the
 # batch's shortest text. Texts are sorted by length, so on a large input this rarely triggers; on a
 # small mixed input it stops one 200-piece text from making fifty 10-piece texts cost 200 each.
-# An extra onnxruntime call costs well under a millisecond, far less than the padding it saves.
+# An extra onnxruntime call costs ~1.5 ms (measured, one thread); padding costs ~0.15 ms per
+# word piece and row, so a split pays for itself once it saves about ten padded pieces.
 _PAD_SLACK_RATIO = 0.25
 _PAD_SLACK_MIN = 8
 
@@ -222,8 +223,9 @@ class OnnxEncoder:
         self._max_tokens = int(meta["max_seq_length"])
         self._lower = bool(meta.get("do_lower_case", False))
         self.fingerprint: str = meta["fingerprint"]
-        # The fingerprint of the source weights, as index.encoder.model_fingerprint computes it: equal
-        # for the sentence-transformers encoder, so a float32 export can read its indexes.
+        # index.encoder.model_fingerprint of the source folder, the value SentenceTransformerEncoder
+        # has: a float32 export may query an index built with sentence-transformers and vice versa
+        # (an int8 export may not; its vectors differ, so compare ``quantize`` too).
         self.source_fingerprint: str = meta["source"]["model_fingerprint"]
         self.quantize: str | None = meta.get("quantize")
 
@@ -278,11 +280,11 @@ class OnnxEncoder:
             float32 array of shape (n, dim), rows L2-normalised, row i for texts[i].
         """
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
-        if not texts:
+        if len(texts) == 0:
             return out
         ids = self._tokenize(texts)
         lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
-        # Stable sort, so equal-length texts keep their order and results do not depend on it.
+        # Stable, so the same input always gives the same batches and so the same bits.
         order = np.argsort(lengths, kind="stable")
         for batch in _batches(order, lengths, max(1, int(batch_size))):
             width = int(lengths[batch[-1]])  # sorted ascending: the last is the longest
@@ -306,7 +308,7 @@ class OnnxEncoder:
         Returns:
             n counts, as len(tokenizer(text)["input_ids"]) of sentence-transformers' tokenizer.
         """
-        if not texts:
+        if len(texts) == 0:
             return []
         return [len(e.ids) for e in self._counter.encode_batch(self._prepare(texts))]
 
@@ -436,7 +438,7 @@ def _quantize_int8(src: Path, dst: Path) -> None:
     """Dynamic int8: weights int8 per output channel, activations quantised on the fly per call.
 
     Per-channel weights matter for MiniLM: per-tensor int8 moved embeddings to a mean cosine of
-    ~0.95 against float32, per-channel to ~0.99, at the same speed (onnxruntime uses VNNI here).
+    ~0.95 against float32, per-channel to ~0.99, at the same speed (this CPU has AVX-512 VNNI).
     Only MatMuls with weights are quantised; the embedding tables and attention stay float32.
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic

@@ -1,0 +1,264 @@
+"""Fit the sentence-scoring weights (index/weights.json) with cross-validation by article.
+
+    python bench/fit_weights.py [--write] [--folds 5] [QUESTIONS.jsonl ...]
+
+Every question of every set goes through the engine's real retrieval; each candidate sentence is
+labelled a hit when it is cited to the gold article and contains a gold answer. A logistic model is
+fitted on the training articles of each fold and judged on the held-out ones (hit@1, hit@3, and for
+sets with unanswerable questions, abstention precision/recall at a threshold chosen on the training
+folds). ``--write`` refits on everything and stores the weights with the held-out report.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from index import answer as answering  # noqa: E402
+from index.config import load_config  # noqa: E402
+from index.evaluate import eval_engine, is_hit, load_question_set  # noqa: E402
+
+DEFAULT_SETS = [ROOT / "eval" / "news" / "questions.jsonl", Path("/work/shared/eval/xquad-dev/questions.jsonl")]
+
+
+@dataclass
+class Sample:
+    set: str
+    article: str | None  # gold article (None: unanswerable)
+    group: str  # the article the question is about, or its own id: what a fold holds out
+    x: np.ndarray  # (n, f) features of the candidates
+    y: np.ndarray  # (n,) 1.0 for candidates that answer
+    answerable: bool
+    snap: object
+    query: object
+    sids: np.ndarray
+
+
+def collect(paths: list[Path]) -> list[Sample]:
+    config = load_config(ROOT / "config.yaml")
+    samples: list[Sample] = []
+    encoder = None
+    for path in paths:
+        qset = load_question_set(path, None, config.index_dir.parent / "eval")
+        engine = eval_engine(config, qset, encoder)
+        encoder = engine.encoder
+        snap = engine.snapshot()
+        vectors = engine.encoder.encode([q.question for q in qset.questions], batch_size=64)
+        for q, vec in zip(qset.questions, vectors, strict=True):
+            query = answering.prepare(" ".join(q.question.split()), vec)
+            chunks = answering.retrieve_chunks(
+                snap, query, candidates=config.search.candidates, keep=config.search.chunks
+            )
+            sids, x = answering.features(snap, query, chunks)
+            y = np.array(
+                [is_hit(q, snap.articles[int(snap.sentences[i, 0])].id, snap.sentence_text(int(i))) for i in sids],
+                dtype=np.float32,
+            )
+            samples.append(Sample(qset.name, q.article_id, q.article_id or q.id, x, y, q.answerable, snap, query, sids))
+        print(f"{qset.name}: {len(qset.questions)} questions", file=sys.stderr)
+    return samples
+
+
+def logistic(x: np.ndarray, y: np.ndarray, l2: float, iters: int = 60) -> tuple[np.ndarray, float]:
+    """L2-regularized logistic regression by Newton's method; the bias is not shrunk."""
+    x1 = np.hstack([x.astype(np.float64), np.ones((len(x), 1))])
+    w = np.zeros(x1.shape[1])
+    reg = np.full(x1.shape[1], l2)
+    reg[-1] = 0.0
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-(x1 @ w)))
+        grad = x1.T @ (p - y) + reg * w
+        hess = (x1 * (p * (1 - p))[:, None]).T @ x1 + np.diag(reg + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w[:-1], float(w[-1])
+
+
+ABSTAIN_L2 = 0.1
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+@dataclass
+class Model:
+    coef: np.ndarray
+    bias: float
+    abstain_coef: np.ndarray
+    abstain_bias: float
+    tau: float
+
+    def probs(self, s: Sample) -> np.ndarray:
+        return sigmoid(s.x @ self.coef + self.bias) if len(s.x) else np.zeros(0)
+
+    def answerable(self, s: Sample) -> float:
+        return float(sigmoid(question_x(s, self) @ self.abstain_coef + self.abstain_bias))
+
+
+def question_x(s: Sample, model: Model | tuple[np.ndarray, float]) -> np.ndarray:
+    coef, bias = (model.coef, model.bias) if isinstance(model, Model) else model
+    probs = sigmoid(s.x @ coef + bias) if len(s.x) else np.zeros(0)
+    order = np.argsort(-probs, kind="stable")
+    scored = [answering.Scored(int(s.sids[i]), float(probs[i]), tuple(float(v) for v in s.x[i])) for i in order]
+    return answering.question_features(s.snap, s.query, scored)
+
+
+def fit(samples: list[Sample], l2: float) -> Model:
+    """Stage 1: which sentence answers (candidates of answerable questions). Stage 2: whether any
+    does (all questions), on the question features that stage 1's ranking yields."""
+    train = [s for s in samples if s.answerable and len(s.x)]
+    coef, bias = logistic(np.concatenate([s.x for s in train]), np.concatenate([s.y for s in train]), l2)
+    # Stage 2 learns from the sets that have unanswerable questions: a set without any would only
+    # teach it that every question is answerable.
+    mixed = {s.set for s in samples if not s.answerable}
+    graded = [s for s in samples if s.set in mixed] or samples
+    qx = np.array([question_x(s, (coef, bias)) for s in graded])
+    qy = np.array([1.0 if s.answerable else 0.0 for s in graded])
+    a_coef, a_bias = logistic(qx, qy, ABSTAIN_L2)
+    model = Model(coef, bias, a_coef, a_bias, 0.5)
+    model.tau = choose_threshold(
+        [s for s in samples if any(not t.answerable for t in samples if t.set == s.set)], model
+    )
+    return model
+
+
+def choose_threshold(samples: list[Sample], model: Model) -> float:
+    """The threshold on P(answerable) that maximizes min(abstention precision, recall) on sets with
+    unanswerable questions."""
+    scores = [(model.answerable(s), s.answerable) for s in samples]
+    best, best_tau = -1.0, 0.5
+    for tau in np.linspace(0.02, 0.98, 97):
+        right = sum(1 for p, ans in scores if p < tau and not ans)
+        total = sum(1 for p, _ in scores if p < tau)
+        unans = sum(1 for _, ans in scores if not ans)
+        if not unans:
+            continue
+        value = min(right / total if total else 0.0, right / unans)
+        if value > best:
+            best, best_tau = value, float(tau)
+    return best_tau
+
+
+def metrics(samples: list[Sample], model: Model, abstain: bool = True) -> dict[str, float]:
+    hit1 = hit3 = n = 0
+    right = abst = unans = 0
+    for s in samples:
+        probs = model.probs(s)
+        refuse = abstain and model.answerable(s) < model.tau
+        if s.answerable:
+            n += 1
+            order = np.argsort(-probs, kind="stable")
+            if not refuse and len(order):
+                hit1 += bool(s.y[order[0]] > 0)
+                hit3 += bool(s.y[order[:3]].max() > 0)
+        else:
+            unans += 1
+            right += refuse
+        abst += refuse
+    out = {"hit@1": hit1 / n if n else 0.0, "hit@3": hit3 / n if n else 0.0, "questions": n}
+    if unans:
+        out["abstain_precision"] = right / abst if abst else 0.0
+        out["abstain_recall"] = right / unans
+    return out
+
+
+def folds_of(samples: list[Sample], k: int) -> list[int]:
+    """Fold number per sample: each set's articles dealt round-robin into k folds (unanswerable
+    questions dealt by their own id), so no article is in training and test at once."""
+    fold: dict[tuple[str, str], int] = {}
+    counters: dict[str, int] = {}
+    for s in samples:
+        key = (s.set, s.group)
+        if key not in fold:
+            fold[key] = counters.get(s.set, 0) % k
+            counters[s.set] = counters.get(s.set, 0) + 1
+    return [fold[(s.set, s.group)] for s in samples]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("sets", nargs="*", type=Path, default=DEFAULT_SETS)
+    parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument("--l2", type=float, default=1.0)
+    parser.add_argument("--write", action="store_true", help="refit on all data and write index/weights.json")
+    args = parser.parse_args()
+    samples = collect(args.sets)
+    fold_ids = folds_of(samples, args.folds)
+    names = sorted({s.set for s in samples})
+    held: dict[str, list[dict[str, float]]] = {n: [] for n in names}
+    for f in range(args.folds):
+        train = [s for s, i in zip(samples, fold_ids, strict=True) if i != f]
+        test = [s for s, i in zip(samples, fold_ids, strict=True) if i == f]
+        model = fit(train, args.l2)
+        for name in names:
+            part = [s for s in test if s.set == name]
+            if part:
+                m = metrics(part, model)
+                ranking = metrics(part, model, abstain=False)
+                m["rank_hit@1"], m["rank_hit@3"] = ranking["hit@1"], ranking["hit@3"]
+                m["threshold"] = model.tau
+                held[name].append(m)
+    report: dict[str, dict[str, float]] = {}
+    for name in names:
+        rows = held[name]
+        total = sum(r["questions"] for r in rows)
+        agg = {
+            key: sum(r[key] * r["questions"] for r in rows) / total
+            for key in ("hit@1", "hit@3", "rank_hit@1", "rank_hit@3")
+        }
+        for key in ("abstain_precision", "abstain_recall"):
+            if key in rows[0]:
+                agg[key] = float(np.mean([r[key] for r in rows]))
+        report[name] = agg
+        folds = ", ".join(f"{r['hit@1']:.3f}" for r in rows)
+        extra = (
+            f"  abstain P {agg['abstain_precision']:.3f} R {agg['abstain_recall']:.3f}"
+            if "abstain_precision" in agg
+            else ""
+        )
+        print(
+            f"{name:<10} held-out hit@1 {agg['hit@1']:.3f} hit@3 {agg['hit@3']:.3f}{extra}   (folds: {folds})"
+            f"\n{'':<10} never abstaining: hit@1 {agg['rank_hit@1']:.3f} hit@3 {agg['rank_hit@3']:.3f}"
+        )
+    model = fit(samples, args.l2)
+    print(
+        "weights:",
+        ", ".join(f"{n}={c:+.2f}" for n, c in zip(answering.FEATURES, model.coef, strict=True)),
+        f"bias={model.bias:+.2f}",
+    )
+    print(
+        "abstention:",
+        ", ".join(f"{n}={c:+.2f}" for n, c in zip(answering.QUESTION_FEATURES, model.abstain_coef, strict=True)),
+        f"bias={model.abstain_bias:+.2f}",
+        f"threshold={model.tau:.2f}",
+    )
+    if args.write:
+        out = {
+            "features": list(answering.FEATURES),
+            "coef": [round(float(c), 4) for c in model.coef],
+            "bias": round(model.bias, 4),
+            "question_features": list(answering.QUESTION_FEATURES),
+            "abstain_coef": [round(float(c), 4) for c in model.abstain_coef],
+            "abstain_bias": round(model.abstain_bias, 4),
+            "abstain_below": round(model.tau, 2),
+            "fitted_on": [str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else p.name for p in args.sets],
+            "held_out": report,
+            "command": "python bench/fit_weights.py --write",
+        }
+        answering.WEIGHTS_FILE.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+        print(f"wrote {answering.WEIGHTS_FILE}")
+
+
+if __name__ == "__main__":
+    main()
