@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 import re
@@ -13,7 +14,6 @@ import numpy as np
 from .lexical import STOPWORDS, terms, words
 from .models import Citation
 from .store import Snapshot
-
 
 FEATURES = (
     "dense",  # cosine of question and sentence
@@ -236,7 +236,7 @@ def question_features(s: Snapshot, q: Query, scored: list[Scored]) -> np.ndarray
 
 def _bigrams(text: str) -> set[tuple[str, str]]:
     content = [w for w in words(text) if w not in STOPWORDS]
-    return set(zip(content, content[1:], strict=False))
+    return set(itertools.pairwise(content))
 
 
 KINDS = ("number", "date", "person", "place")

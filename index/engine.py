@@ -306,7 +306,7 @@ class Engine:
             matches = [f.path for f in files if f.id == article_id]
             indexed = self._indexed_ids()
             if not matches and article_id not in indexed:
-                raise NotFoundError(f"no article with id '{article_id}'; `python -m index list` shows the ids")
+                raise NotFoundError(f"no article with id '{article_id}'; the list of articles shows the ids")
             for path in matches:
                 _move_to_removed(corpus, path)
             return self._rebuild_locked(None)

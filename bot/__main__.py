@@ -1,0 +1,90 @@
+"""``python -m bot``: read the config and DISCORD_TOKEN, build the engine, run the bot."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+import aiohttp
+import discord
+
+log = logging.getLogger(__name__)
+
+TOKEN_ENV = "DISCORD_TOKEN"
+EXIT_NO_TOKEN = 2
+EXIT_BAD_TOKEN = 9  # after the engine's own codes (index.errors: 1 to 8)
+EXIT_INTENTS = 10
+EXIT_UNREACHABLE = 11
+
+
+def _fail(message: str) -> None:
+    print(f"citebot: {message}", file=sys.stderr)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the bot until it is stopped.
+
+    Args:
+        argv: Command-line arguments (``--config``, ``--log-level``); ``sys.argv`` by default.
+
+    Returns:
+        The exit code: 0 after a clean stop, 2 without a token, the engine's code for a bad config,
+        9 when Discord rejects the token, 10 when a privileged intent is not enabled, 11 when
+        Discord cannot be reached.
+    """
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Run citebot in Discord. The bot token is read from $DISCORD_TOKEN only."
+    )
+    parser.add_argument("--config", help="config file (default: $CITEBOT_CONFIG or config.yaml)")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    # Only from the environment: a token in a file sits one `git add` away from being published.
+    token = os.environ.get(TOKEN_ENV, "").strip()
+    if not token:
+        _fail(f"{TOKEN_ENV} is not set; export the bot token from the Discord developer portal and run again")
+        return EXIT_NO_TOKEN
+
+    # Imported here, not at the top: the engine pulls in numpy, faiss and the model, and a missing
+    # token should be reported at once.
+    from index.config import load_config
+    from index.errors import CitebotError
+
+    from .client import create_bot
+
+    try:
+        config = load_config(args.config)
+    except CitebotError as exc:
+        _fail(str(exc))
+        return exc.exit_code
+
+    from index.engine import Engine
+
+    bot = create_bot(config, Engine(config))
+    try:
+        # log_handler=None: logging is configured above; discord.py must not add a second handler.
+        bot.run(token, log_handler=None)
+    except discord.LoginFailure:
+        # One attempt, no retry: a rejected token stays rejected, and retrying looks like abuse.
+        _fail(f"Discord rejected the token in {TOKEN_ENV}; copy it again from the developer portal (Bot > Token)")
+        return EXIT_BAD_TOKEN
+    except discord.PrivilegedIntentsRequired:
+        _fail(
+            "Discord refused the Message Content intent: enable it for the bot in the developer portal, "
+            "or set bot.qa_channels to [] and bot.command_prefix to '' (mentions and slash commands still work)"
+        )
+        return EXIT_INTENTS
+    except aiohttp.ClientConnectionError as exc:
+        _fail(f"cannot reach Discord ({exc}); check the network and try again")
+        return EXIT_UNREACHABLE
+    except CitebotError as exc:
+        _fail(str(exc))
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""One cog per feature: asking, and managing the indexed articles."""

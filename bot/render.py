@@ -1,0 +1,295 @@
+"""Pure rendering: engine results -> Discord message texts within Discord's limits, pinging nobody."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # Types only: importing the ``index`` package at run time would pull in the model stack.
+    from index.models import Answer, ArticleInfo, BuildReport, Citation
+
+MESSAGE_LIMIT = 2000  # characters of content per Discord message
+ABSTAIN_TEXT = "The indexed articles don't say."
+CONTINUED = "*(continued)*"
+TITLE_CHARS = 150  # a title is a label, not a quote: long ones are shortened so a citation stays one line
+URL_CHARS = 500  # longer links are shown as the article id instead, so the citation stays readable
+ZWSP = "\u200b"
+
+# Mass mentions and user/role mention syntax. A zero-width space after the '@' keeps the text readable
+# but no longer a mention, even if a client ignored allowed_mentions (defence in depth).
+_MENTION = re.compile(r"@(everyone|here)\b|<@([!&]?)(\d+)>")
+_MARKDOWN = re.compile(r"([\\*_~|`\[\]])")
+_URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
+
+
+def neutralize_mentions(text: str) -> str:
+    """``text`` with ``@everyone``, ``@here``, ``<@id>``, ``<@!id>`` and ``<@&id>`` made inert.
+
+    Args:
+        text: Any text that will be shown in Discord.
+
+    Returns:
+        The same text with a zero-width space after each such '@'; nothing else changes.
+    """
+
+    def breaks(match: re.Match[str]) -> str:
+        if match.group(1):
+            return f"@{ZWSP}{match.group(1)}"
+        return f"<@{ZWSP}{match.group(2)}{match.group(3)}>"
+
+    return _MENTION.sub(breaks, text)
+
+
+def escape(text: str) -> str:
+    """Show ``text`` literally in Discord: one line, markdown escaped, mentions inert.
+
+    Whitespace runs (line breaks included) become single spaces: a quoted sentence that spans
+    lines in the source file must not turn into a Discord heading or block quote.
+    """
+    return neutralize_mentions(_MARKDOWN.sub(r"\\\1", " ".join(text.split())))
+
+
+def shorten(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` characters at a word boundary, marked with '…'."""
+    if len(text) <= limit:
+        return text
+    if limit <= 1:
+        return "…"[:limit]
+    cut = text[: limit - 1]
+    if " " in cut[limit // 2 :]:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" \\") + "…"
+
+
+def usage_text(prefix: str, max_chars: int) -> str:
+    """The one-line usage reply for an empty, mention-only or too long question."""
+    forms = "`/ask question: who led the protest?`, `@citebot who led the protest?`"
+    if prefix:
+        forms += f" or `{prefix}ask who led the protest?`"
+    return f"Ask me about the indexed news articles, e.g. {forms} (at most {max_chars:,} characters)."
+
+
+def slow_down_text(retry_after: float) -> str:
+    """The friendly reply to a user who asks faster than the cooldown allows."""
+    seconds = max(1, math.ceil(retry_after))
+    return f"Slow down a little: you can ask again in {seconds} second{'s' if seconds != 1 else ''}."
+
+
+# --- answers ------------------------------------------------------------------------------------
+
+
+def render_answer(answer: Answer, *, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Turn an answer into message texts: numbered quotes with their citations, or the abstention.
+
+    Quotes are packed into as few messages as fit; a quote that fits in one message is never split
+    across two. A single quote longer than a whole message (rare) is split at word boundaries into
+    several messages marked as continued, dropping no text.
+
+    Args:
+        answer: The engine's answer.
+        limit: Characters per message (Discord's content limit by default).
+
+    Returns:
+        One or more texts, each at most ``limit`` characters.
+    """
+    if limit < 200:
+        raise ValueError(f"limit must be at least 200 characters, got {limit}")
+    if answer.abstained or not answer.citations:
+        return [ABSTAIN_TEXT]
+    parts: list[str] = []
+    current = ""
+    for number, citation in enumerate(answer.citations, start=1):
+        block = _quote_block(number, citation)
+        if len(block) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.extend(_split_block(number, citation, limit))
+            continue
+        joined = f"{current}\n\n{block}" if current else block
+        if len(joined) <= limit:
+            current = joined
+        else:
+            parts.append(current)
+            current = block
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _quote_block(number: int, citation: Citation) -> str:
+    return f"{_lead(number)}“{escape(citation.text)}”\n{citation_line(citation)}"
+
+
+def _lead(number: int) -> str:
+    return f"**[{number}]** "
+
+
+def citation_line(citation: Citation) -> str:
+    """Where a quote comes from: title, date, sentence number and the source link (no preview).
+
+    The link is wrapped in ``<...>`` so Discord shows no preview; a source that is not an http(s)
+    URL (an uploaded or local file) is replaced by the article id, which ``/remove`` takes.
+    """
+    bits = [f"*{escape(shorten(' '.join(citation.title.split()), TITLE_CHARS)) or citation.article_id}*"]
+    if citation.date:
+        bits.append(citation.date)
+    bits.append(f"sentence {citation.sentence}")
+    line = "— " + ", ".join(bits)
+    link = source_link(citation.source)
+    return f"{line} {link}" if link else f"{line} (article `{citation.article_id}`)"
+
+
+def source_link(source: str) -> str:
+    """``<url>`` for an http(s) source (no preview), or '' when the source is not a usable link."""
+    source = source.strip()
+    if len(source) <= URL_CHARS and _URL.fullmatch(source):
+        return f"<{source}>"
+    return ""
+
+
+def _split_block(number: int, citation: Citation, limit: int) -> list[str]:
+    """A quote too long for one message, in several messages at word boundaries, the citation last."""
+    words = escape(citation.text).split(" ")
+    head = f"{_lead(number)}“"
+    tail = f"”\n{citation_line(citation)}"
+    more = f" … {CONTINUED}"
+    resumed = f"{CONTINUED} … "
+    if len(tail) > limit // 2:  # cannot happen with the title and link caps; keeps the loop finite
+        tail = f"”\n— article `{citation.article_id}`, sentence {citation.sentence}"
+    pieces: list[str] = []
+    prefix = head
+    line: list[str] = []
+    for word in words:
+        while True:
+            candidate = " ".join([*line, word])
+            if len(prefix) + len(candidate) + len(more) <= limit:
+                line.append(word)
+                break
+            if line:
+                pieces.append(prefix + " ".join(line) + more)
+                prefix, line = resumed, []
+                continue
+            # One "word" longer than a message: cut it by characters, never after a lone backslash.
+            room = limit - len(prefix) - len(more)
+            cut = room - 1 if word[room - 1] == "\\" else room
+            pieces.append(prefix + word[:cut] + more)
+            prefix, word = resumed, word[cut:]
+    last = prefix + " ".join(line)
+    if len(last) + len(tail) <= limit:
+        pieces.append(last + tail)
+    else:
+        pieces.append(last + more)
+        pieces.append(f"{CONTINUED} …{tail}")
+    return pieces
+
+
+# --- index reports ------------------------------------------------------------------------------
+
+
+def render_report(report: BuildReport, *, title: str = "Re-index", limit: int = MESSAGE_LIMIT) -> str:
+    """Summarize what a re-index, an add or a remove changed, within one message.
+
+    Args:
+        report: The engine's build report.
+        title: What was done, e.g. "Re-index" or "Add tram.md".
+        limit: Characters of the message.
+
+    Returns:
+        Counts first, then the ids that changed and the files that were skipped, as many as fit.
+    """
+    title = escape(title)
+    counts = (
+        f"{len(report.added)} added, {len(report.updated)} updated, "
+        f"{report.unchanged} unchanged, {len(report.removed)} removed"
+    )
+    if not report.changed and not report.articles:
+        summary = f"**{title}**: nothing was indexed ({counts})."
+    elif not report.changed:
+        summary = (
+            f"**{title}**: nothing changed; the index holds {report.articles} articles "
+            f"({report.sentences} sentences), all up to date."
+        )
+    else:
+        summary = (
+            f"**{title}** in {report.seconds:.1f} s: {counts}. "
+            f"The index holds {report.articles} articles ({report.sentences} sentences)."
+        )
+    details: list[str] = []
+    for label, ids in (("Added", report.added), ("Updated", report.updated), ("Removed", report.removed)):
+        if ids:
+            details.append(f"{label}: " + ", ".join(f"`{i}`" for i in ids))
+    details.extend(f"Skipped {escape(item)}: {escape(reason)}" for item, reason in report.skipped)
+    return _fit_lines(summary, details, limit)
+
+
+def _fit_lines(first: str, lines: Sequence[str], limit: int) -> str:
+    """``first`` and as many of ``lines`` as fit, then how many were left out."""
+    text = shorten(first, limit)
+    for shown, line in enumerate(lines):
+        line = shorten(line, limit // 2)
+        left = len(lines) - shown - 1
+        note = f"\n… and {left} more" if left else ""
+        if len(text) + 1 + len(line) + len(note) > limit:
+            rest = f"\n… and {len(lines) - shown} more"
+            return text + rest if len(text) + len(rest) <= limit else text
+        text += "\n" + line
+    return text
+
+
+# --- the article list ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ArticlePage:
+    """One page of the indexed articles, as ``/articles`` shows it."""
+
+    articles: tuple[ArticleInfo, ...]
+    number: int  # 1-based
+    pages: int
+    total: int
+    first: int  # 1-based position of the first article on this page
+
+
+def page_of(articles: Sequence[ArticleInfo], number: int, size: int) -> ArticlePage:
+    """Cut ``articles`` into pages of ``size`` and return page ``number`` (clamped to what exists)."""
+    pages = max(1, math.ceil(len(articles) / size))
+    number = min(max(1, number), pages)
+    start = (number - 1) * size
+    return ArticlePage(tuple(articles[start : start + size]), number, pages, len(articles), start + 1)
+
+
+def render_articles(page: ArticlePage, *, prefix: str = "!", limit: int = MESSAGE_LIMIT) -> str:
+    """The text of one page of the article list: position, id, title, date and size of each article.
+
+    Ids are shown whole (``/remove`` takes them); titles are shortened, or left out, so the page
+    fits in one message. Only very long ids on a large page can still overflow: the lines that do
+    not fit are then counted instead of shown.
+    """
+    if not page.total:
+        return "No articles are indexed yet; an admin can add some with `/add` or `/reindex`."
+    header = f"**Indexed articles** ({page.total}), page {page.number} of {page.pages}:"
+    footer = ""
+    if page.number < page.pages:
+        nxt = page.number + 1
+        footer = f"Next page: `/articles page:{nxt}`" + (f" or `{prefix}articles {nxt}`" if prefix else "")
+    reserve = len(header) + len(footer) + 40  # newlines and a possible "… and N more" line
+    bare = [_article_line(page.first + i, a, "") for i, a in enumerate(page.articles)]
+    room = limit - reserve - sum(len(line) + 1 for line in bare)
+    per_title = room // max(1, len(page.articles)) - 1
+    lines = [
+        _article_line(page.first + i, a, shorten(escape(a.title), per_title) if per_title >= 12 else "")
+        for i, a in enumerate(page.articles)
+    ]
+    return _fit_lines(header, [*lines, *([footer] if footer else [])], limit)
+
+
+def _article_line(position: int, article: ArticleInfo, title: str) -> str:
+    line = f"{position}. `{article.id}`" + (f" {title}" if title else "")
+    line += f", {article.date}" if article.date else ""
+    count = article.sentences
+    return f"{line} ({count} sentence{'s' if count != 1 else ''})"

@@ -1,0 +1,48 @@
+"""Every message the bot sends goes through here: no mentions, no link previews, within the limit."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import discord
+
+from .render import MESSAGE_LIMIT, neutralize_mentions, shorten
+
+if TYPE_CHECKING:
+    from discord.ext import commands
+
+log = logging.getLogger(__name__)
+
+# Passed on every send, besides being the bot's default: an article or a question that contains
+# @everyone, @here, <@id> or <@&id> must never ping anyone, even through a reply.
+NO_MENTIONS = discord.AllowedMentions.none()
+
+
+async def send(
+    ctx: commands.Context[Any], text: str, *, ephemeral: bool = False, reply: bool = False
+) -> discord.Message | None:
+    """Send ``text`` in answer to ``ctx``: a followup after a deferred interaction, else a message.
+
+    Args:
+        ctx: The command or question context (an interaction or a message).
+        text: The content; made inert and cut to Discord's limit in case a caller forgot.
+        ephemeral: Only the asker sees it (interactions only; ignored for messages).
+        reply: Thread the message to the question (messages only): in a busy channel the answer
+            must point at what it answers. It mentions nobody, the author included.
+
+    Returns:
+        The sent message, if Discord returned one.
+    """
+    content = shorten(neutralize_mentions(text), MESSAGE_LIMIT)
+    reference = None
+    if reply and ctx.interaction is None and ctx.message is not None:
+        # A deleted question must not make the answer fail.
+        reference = ctx.message.to_reference(fail_if_not_exists=False)
+    return await ctx.send(
+        content,
+        allowed_mentions=NO_MENTIONS,
+        suppress_embeds=True,  # no previews for links inside quotes either
+        ephemeral=ephemeral,
+        reference=reference,  # type: ignore[arg-type]  # None is accepted: no reference
+    )

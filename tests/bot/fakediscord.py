@@ -1,0 +1,549 @@
+"""A loopback fake of Discord's HTTP API that records every request, and a driver for real bots.
+
+The bot under test is the real one: it logs in over HTTP (``GET /users/@me``), syncs its slash
+commands (``PUT .../commands``), answers interactions (``POST /interactions/.../callback``, then
+``POST /webhooks/...`` followups) and downloads attachments, all against an aiohttp server on
+127.0.0.1. Only the gateway is replaced: INTERACTION_CREATE and GUILD_CREATE payloads, shaped as
+Discord sends them, are handed to the bot's connection state parsers.
+
+Used by ``tests/bot/test_http_payloads.py`` and ``bench/bot_load.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import discord
+import discord.http
+from aiohttp import web
+
+API_PREFIX = "/api/v10"
+CDN_PREFIX = "/cdn"
+
+APP_ID = 777000000000000001
+BOT_ID = 777000000000000002
+GUILD_ID = 777000000000000003
+CHANNEL_ID = 777000000000000004
+OWNER_ID = 777000000000000005
+EDITORS_ROLE_ID = 777000000000000006
+EDITORS_ROLE = "Editors"
+
+# @everyone's permissions in a fresh server: read, send, embed, attach, history... but not Manage Server.
+MEMBER_PERMISSIONS = discord.Permissions(
+    view_channel=True,
+    send_messages=True,
+    read_message_history=True,
+    embed_links=True,
+    attach_files=True,
+    use_application_commands=True,
+).value
+MANAGER_PERMISSIONS = MEMBER_PERMISSIONS | discord.Permissions(manage_guild=True).value
+
+_ids = itertools.count(1)
+
+
+def snowflake() -> int:
+    """A fresh Discord id for now: interactions older than 15 minutes count as expired."""
+    return discord.utils.time_snowflake(dt.datetime.now(dt.UTC)) + next(_ids)
+
+
+def user_payload(user_id: int, name: str, *, bot: bool = False) -> dict[str, Any]:
+    return {
+        "id": str(user_id),
+        "username": name,
+        "discriminator": "0",
+        "global_name": None,
+        "avatar": None,
+        "bot": bot,
+        "public_flags": 0,
+    }
+
+
+@dataclass
+class Recorded:
+    """One HTTP request the bot made."""
+
+    method: str
+    path: str  # without the /api/v10 prefix
+    query: dict[str, str]
+    json: Any  # the JSON body, or the payload_json part of a multipart body
+    files: dict[str, bytes]
+    at: float  # time.perf_counter() when it arrived
+
+    @property
+    def token(self) -> str | None:
+        """The interaction token of a callback or webhook request."""
+        match = re.match(r"/(?:interactions/\d+|webhooks/\d+)/([^/]+)", self.path)
+        return match.group(1) if match else None
+
+    @property
+    def creates_message(self) -> bool:
+        """Whether the request creates or edits a message (and so may carry mentions)."""
+        if self.method == "POST" and re.fullmatch(r"/channels/\d+/messages", self.path):
+            return True
+        if self.path.startswith("/webhooks/") and self.method in ("POST", "PATCH"):
+            return True
+        return self.path.endswith("/callback") and isinstance(self.json, dict) and self.json.get("type") in (4, 7)
+
+    @property
+    def message(self) -> dict[str, Any]:
+        """The message part of the body: the callback's ``data``, else the body itself."""
+        body = self.json if isinstance(self.json, dict) else {}
+        if self.path.endswith("/callback"):
+            return body.get("data") or {}
+        return body
+
+
+@dataclass
+class Interaction:
+    """An interaction fed to the bot, and when."""
+
+    id: int
+    token: str
+    name: str
+    fed_at: float
+    payload: dict[str, Any] = field(repr=False)
+
+
+class FakeDiscord:
+    """Discord's REST API on 127.0.0.1, recording every request.
+
+    Args:
+        reject_token: Answer ``GET /users/@me`` with 401, as Discord does for a bad token.
+    """
+
+    def __init__(self, *, reject_token: bool = False) -> None:
+        self.reject_token = reject_token
+        self.requests: list[Recorded] = []
+        self.cdn: dict[str, bytes] = {}  # path under /cdn -> bytes
+        self.command_ids: dict[str, int] = {}
+        self.interactions: dict[str, Interaction] = {}  # by token
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+        self._changed: asyncio.Condition | None = None  # made in start(), on the serving loop
+
+    # --- the server ---------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self) -> None:
+        """Listen on a random loopback port."""
+        self._changed = asyncio.Condition()
+        app = web.Application(client_max_size=64 * 1024 * 1024)
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = self._runner.addresses[0][1]
+
+    async def close(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @contextlib.contextmanager
+    def routed(self) -> Iterator[None]:
+        """Point discord.py's REST calls (bot and webhooks alike) at this server."""
+        old = discord.http.Route.BASE
+        discord.http.Route.BASE = self.url + API_PREFIX
+        try:
+            yield
+        finally:
+            discord.http.Route.BASE = old
+
+    @contextlib.contextmanager
+    def running_in_thread(self) -> Iterator[FakeDiscord]:
+        """Serve from a background thread, for code under test that runs its own event loop."""
+        loop = asyncio.new_event_loop()
+        ready = threading.Event()
+
+        def serve() -> None:
+            asyncio.set_event_loop(loop)
+            loop.run_until_complete(self.start())
+            ready.set()
+            loop.run_forever()
+            loop.run_until_complete(self.close())
+            loop.close()
+
+        thread = threading.Thread(target=serve, daemon=True)
+        thread.start()
+        ready.wait(10)
+        try:
+            with self.routed():
+                yield self
+        finally:
+            loop.call_soon_threadsafe(loop.stop)
+            thread.join(10)
+
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
+        at = time.perf_counter()
+        path = request.path
+        if path.startswith(CDN_PREFIX + "/"):
+            self._record(Recorded(request.method, path, dict(request.query), None, {}, at))
+            data = self.cdn.get(path[len(CDN_PREFIX) :])
+            if data is None:
+                return web.Response(status=404)
+            return web.Response(body=data, content_type="text/plain")
+        path = path.removeprefix(API_PREFIX)
+        body, files = await _read_body(request)
+        self._record(Recorded(request.method, path, dict(request.query), body, files, at))
+        return self._respond(request.method, path, body)
+
+    def _record(self, recorded: Recorded) -> None:
+        self.requests.append(recorded)
+        if self._changed is not None:
+            asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        assert self._changed is not None
+        async with self._changed:
+            self._changed.notify_all()
+
+    def _respond(self, method: str, path: str, body: Any) -> web.Response:
+        if path == "/users/@me" and method == "GET":
+            if self.reject_token:
+                return _json({"message": "401: Unauthorized", "code": 0}, status=401)
+            return _json(user_payload(BOT_ID, "citebot", bot=True))
+        if path == "/oauth2/applications/@me":
+            return _json(self._app_info())
+        if re.fullmatch(r"/applications/\d+(/guilds/\d+)?/commands", path) and method == "PUT":
+            return _json(self._registered(body or [], path))
+        if re.fullmatch(r"/interactions/\d+/[^/]+/callback", path):
+            return _json(self._callback(path, body or {}))
+        if re.fullmatch(r"/webhooks/\d+/[^/]+(/messages/@original)?", path) or re.fullmatch(
+            r"/channels/\d+/messages", path
+        ):
+            return _json(message_payload(body or {}))
+        if re.fullmatch(r"/channels/\d+/typing", path):
+            return web.Response(status=204)
+        return _json({"message": f"404: no fake for {method} {path}", "code": 0}, status=404)
+
+    def _app_info(self) -> dict[str, Any]:
+        return {
+            "id": str(APP_ID),
+            "name": "citebot",
+            "icon": None,
+            "description": "",
+            "bot_public": True,
+            "bot_require_code_grant": False,
+            "owner": user_payload(OWNER_ID, "owner"),
+            "verify_key": "00" * 32,
+            "flags": 0,
+            "team": None,
+            "summary": "",
+        }
+
+    def _registered(self, commands: list[dict[str, Any]], path: str) -> list[dict[str, Any]]:
+        out = []
+        for command in commands:
+            command_id = self.command_ids.setdefault(command["name"], snowflake())
+            out.append({**command, "id": str(command_id), "application_id": str(APP_ID), "version": "1"})
+            guild = re.search(r"/guilds/(\d+)/", path)
+            if guild:
+                out[-1]["guild_id"] = guild.group(1)
+        return out
+
+    def _callback(self, path: str, body: dict[str, Any]) -> dict[str, Any]:
+        interaction_id = path.split("/")[2]
+        kind = body.get("type")
+        answer: dict[str, Any] = {
+            "interaction": {
+                "id": interaction_id,
+                "type": 2,
+                "response_message_loading": kind == 5,
+                "response_message_ephemeral": bool((body.get("data") or {}).get("flags", 0) & 64),
+            }
+        }
+        if kind == 4:
+            answer["resource"] = {"type": 4, "message": message_payload(body.get("data") or {})}
+        else:
+            answer["resource"] = {"type": kind}
+        return answer
+
+    # --- what the bot sent ----------------------------------------------------------------------
+
+    def sent(self, method: str | None = None, pattern: str = ".*") -> list[Recorded]:
+        """Recorded requests, optionally filtered by method and a path regex."""
+        return [r for r in self.requests if (method is None or r.method == method) and re.fullmatch(pattern, r.path)]
+
+    def for_interaction(self, interaction: Interaction) -> list[Recorded]:
+        """The callback and the webhook requests of one interaction, in arrival order."""
+        return [r for r in self.requests if r.token == interaction.token]
+
+    def answers(self, interaction: Interaction) -> list[Recorded]:
+        """The message-creating requests of one interaction (callback type 4 or followups)."""
+        return [r for r in self.for_interaction(interaction) if r.creates_message]
+
+    async def wait_for(self, condition: Callable[[], bool], timeout: float = 30.0) -> None:
+        """Wait until ``condition()`` holds, re-checked whenever a request arrives."""
+        assert self._changed is not None
+        deadline = time.monotonic() + timeout
+        async with self._changed:
+            while not condition():
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"condition not met after {timeout} s; requests: {self.requests}")
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._changed.wait(), min(remaining, 0.5))
+
+    async def wait_answered(self, interaction: Interaction, count: int = 1, timeout: float = 30.0) -> list[Recorded]:
+        """Wait for ``count`` message-creating requests of an interaction and return them."""
+        await self.wait_for(lambda: len(self.answers(interaction)) >= count, timeout)
+        return self.answers(interaction)
+
+    # --- the gateway side -----------------------------------------------------------------------
+
+    def attachment(self, name: str, data: bytes, *, size: int | None = None) -> dict[str, Any]:
+        """An attachment object served from this server's CDN (``size`` can lie, as a test needs)."""
+        attachment_id = snowflake()
+        path = f"/attachments/{CHANNEL_ID}/{attachment_id}/{name}"
+        self.cdn[path] = data
+        return {
+            "id": str(attachment_id),
+            "filename": name,
+            "size": len(data) if size is None else size,
+            "url": f"{self.url}{CDN_PREFIX}{path}",
+            "proxy_url": f"{self.url}{CDN_PREFIX}{path}",
+            "content_type": "text/plain; charset=utf-8",
+        }
+
+    def connect(self, bot: discord.Client) -> None:
+        """Tell the bot about its server, as the gateway's GUILD_CREATE does after READY."""
+        state: Any = bot._connection  # the gateway's parsers, fed directly
+        state.parse_guild_create(guild_payload())
+
+    def slash(
+        self,
+        bot: discord.Client,
+        name: str,
+        options: dict[str, Any] | None = None,
+        *,
+        user_id: int = 888000000000000001,
+        roles: tuple[int, ...] = (),
+        permissions: int = MEMBER_PERMISSIONS,
+        attachments: list[dict[str, Any]] | None = None,
+    ) -> Interaction:
+        """Feed the bot one slash-command INTERACTION_CREATE, as the gateway would.
+
+        Args:
+            bot: The logged-in bot.
+            name: The command name.
+            options: Option name -> value (an attachment option's value is the attachment id).
+            user_id: Who invokes it.
+            roles: Their role ids.
+            permissions: Their resolved permissions in the channel (Discord computes these).
+            attachments: Attachment objects for the ``resolved`` section.
+        """
+        interaction_id = snowflake()
+        token = f"token-{interaction_id}"
+        data: dict[str, Any] = {
+            "id": str(self.command_ids.get(name, 0)),
+            "name": name,
+            "type": 1,
+            "guild_id": str(GUILD_ID),
+            "options": [
+                {"name": key, "type": _option_type(value, attachments), "value": value}
+                for key, value in (options or {}).items()
+            ],
+        }
+        if attachments:
+            data["resolved"] = {"attachments": {a["id"]: a for a in attachments}}
+        payload = {
+            "id": str(interaction_id),
+            "application_id": str(APP_ID),
+            "type": 2,
+            "token": token,
+            "version": 1,
+            "guild_id": str(GUILD_ID),
+            "channel_id": str(CHANNEL_ID),
+            "channel": channel_payload(),
+            "member": {
+                "user": user_payload(user_id, f"user{user_id % 1000}"),
+                "roles": [str(r) for r in roles],
+                "permissions": str(permissions),
+                "joined_at": "2025-01-01T00:00:00+00:00",
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+                "pending": False,
+                "nick": None,
+                "avatar": None,
+                "premium_since": None,
+            },
+            "app_permissions": str(MANAGER_PERMISSIONS),
+            "locale": "en-GB",
+            "guild_locale": "en-GB",
+            "entitlements": [],
+            "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "context": 0,
+            "attachment_size_limit": 10 * 1024 * 1024,
+            "data": data,
+        }
+        interaction = Interaction(interaction_id, token, name, time.perf_counter(), payload)
+        self.interactions[token] = interaction
+        state: Any = bot._connection
+        state.parse_interaction_create(payload)
+        return interaction
+
+
+def _option_type(value: Any, attachments: list[dict[str, Any]] | None) -> int:
+    if attachments and any(a["id"] == value for a in attachments):
+        return 11  # ATTACHMENT
+    if isinstance(value, bool):
+        return 5
+    if isinstance(value, int):
+        return 4
+    return 3  # STRING
+
+
+def channel_payload() -> dict[str, Any]:
+    return {
+        "id": str(CHANNEL_ID),
+        "type": 0,
+        "guild_id": str(GUILD_ID),
+        "name": "news-desk",
+        "position": 0,
+        "permission_overwrites": [],
+        "nsfw": False,
+        "parent_id": None,
+        "topic": None,
+        "last_message_id": None,
+        "rate_limit_per_user": 0,
+    }
+
+
+def role_payload(role_id: int, name: str, permissions: int, position: int) -> dict[str, Any]:
+    return {
+        "id": str(role_id),
+        "name": name,
+        "permissions": str(permissions),
+        "position": position,
+        "color": 0,
+        "hoist": False,
+        "managed": False,
+        "mentionable": False,
+        "flags": 0,
+    }
+
+
+def guild_payload() -> dict[str, Any]:
+    """A GUILD_CREATE for one server with an "Editors" role (named in the test config) and a channel."""
+    return {
+        "id": str(GUILD_ID),
+        "name": "Newsroom",
+        "icon": None,
+        "owner_id": str(OWNER_ID),
+        "roles": [
+            role_payload(GUILD_ID, "@everyone", MEMBER_PERMISSIONS, 0),
+            role_payload(EDITORS_ROLE_ID, EDITORS_ROLE, MEMBER_PERMISSIONS, 1),
+        ],
+        "channels": [channel_payload()],
+        "members": [
+            {
+                "user": user_payload(BOT_ID, "citebot", bot=True),
+                "roles": [],
+                "joined_at": "2025-01-01T00:00:00+00:00",
+                "deaf": False,
+                "mute": False,
+                "flags": 0,
+            }
+        ],
+        "member_count": 3,
+        "emojis": [],
+        "stickers": [],
+        "features": [],
+        "threads": [],
+        "voice_states": [],
+        "presences": [],
+        "stage_instances": [],
+        "guild_scheduled_events": [],
+        "large": False,
+        "unavailable": False,
+        "verification_level": 0,
+        "default_message_notifications": 0,
+        "explicit_content_filter": 0,
+        "mfa_level": 0,
+        "premium_tier": 0,
+        "preferred_locale": "en-GB",
+        "system_channel_id": None,
+        "afk_timeout": 300,
+        "nsfw_level": 0,
+    }
+
+
+def message_payload(body: dict[str, Any]) -> dict[str, Any]:
+    """The message Discord returns for a created or edited message."""
+    return {
+        "id": str(snowflake()),
+        "channel_id": str(CHANNEL_ID),
+        "guild_id": str(GUILD_ID),
+        "author": user_payload(BOT_ID, "citebot", bot=True),
+        "content": body.get("content") or "",
+        "timestamp": dt.datetime.now(dt.UTC).isoformat(),
+        "edited_timestamp": None,
+        "tts": False,
+        "mention_everyone": False,
+        "mentions": [],
+        "mention_roles": [],
+        "attachments": [],
+        "embeds": body.get("embeds") or [],
+        "pinned": False,
+        "type": 0,
+        "flags": body.get("flags", 0),
+        "webhook_id": str(APP_ID),
+        "application_id": str(APP_ID),
+    }
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    # discord.py decodes a body as JSON only when the type is exactly "application/json", as Discord
+    # sends it (aiohttp's json_response would add "; charset=utf-8").
+    return web.Response(body=json.dumps(data).encode(), status=status, headers={"Content-Type": "application/json"})
+
+
+async def _read_body(request: web.Request) -> tuple[Any, dict[str, bytes]]:
+    if not request.can_read_body:
+        return None, {}
+    if request.content_type.startswith("multipart/"):
+        body: Any = None
+        files: dict[str, bytes] = {}
+        reader = await request.multipart()
+        async for part in reader:
+            data = await part.read()  # type: ignore[union-attr]
+            name = part.name or ""  # type: ignore[union-attr]
+            if name == "payload_json":
+                body = json.loads(data)
+            else:
+                files[name] = bytes(data)
+        return body, files
+    raw = await request.read()
+    if not raw:
+        return None, {}
+    try:
+        return json.loads(raw), {}
+    except ValueError:
+        return raw.decode("utf-8", "replace"), {}
+
+
+@contextlib.asynccontextmanager
+async def logged_in(fake: FakeDiscord, bot: discord.Client, token: str = "fake-token") -> AsyncIterator[None]:
+    """Log ``bot`` in against ``fake`` (runs its ``setup_hook``) and tell it about its server."""
+    with fake.routed():
+        try:
+            await bot.login(token)
+            fake.connect(bot)
+            yield
+        finally:
+            await bot.close()
