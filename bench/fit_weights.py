@@ -133,20 +133,26 @@ def fit(samples: list[Sample], l2: float) -> Model:
     return model
 
 
+MIN_ABSTAIN_PRECISION = 0.9
+
+
 def choose_threshold(samples: list[Sample], model: Model) -> float:
-    """The threshold on P(answerable) that maximizes min(abstention precision, recall) on sets with
-    unanswerable questions."""
+    """The threshold on P(answerable) with the best abstention recall whose precision stays at or
+    above ``MIN_ABSTAIN_PRECISION``, on sets with unanswerable questions.
+
+    Precision first: refusing a question the articles do answer costs the user an answer, while a
+    quote given for a question they don't answer is still a cited, checkable sentence.
+    """
     scores = [(model.answerable(s), s.answerable) for s in samples]
-    best, best_tau = -1.0, 0.5
+    unans = sum(1 for _, ans in scores if not ans)
+    best_recall, best_tau = -1.0, 0.0
     for tau in np.linspace(0.02, 0.98, 97):
         right = sum(1 for p, ans in scores if p < tau and not ans)
         total = sum(1 for p, _ in scores if p < tau)
-        unans = sum(1 for _, ans in scores if not ans)
-        if not unans:
+        if not unans or not total or right / total < MIN_ABSTAIN_PRECISION:
             continue
-        value = min(right / total if total else 0.0, right / unans)
-        if value > best:
-            best, best_tau = value, float(tau)
+        if right / unans > best_recall:
+            best_recall, best_tau = right / unans, float(tau)
     return best_tau
 
 

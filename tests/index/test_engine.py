@@ -227,8 +227,8 @@ def test_questions_are_answered_while_a_rebuild_runs(make_engine: Callable[..., 
     answered = 0
     refused = 0
     while worker.is_alive():
-        answer = engine.ask("who led the protest?")
-        assert "Bushra Bibi" in answer.citations[0].text
+        answer = engine.ask("where is D-Chowk?")  # the seed alone answers it, before and after
+        assert "D-Chowk is a large square" in answer.citations[0].text
         answered += 1
         if engine.busy:
             try:

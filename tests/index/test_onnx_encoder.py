@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
@@ -196,29 +195,38 @@ def test_int8_export_stays_close(tmp_path: Path, onnx_encoder: OnnxEncoder) -> N
 
 
 def test_killed_export_leaves_the_old_export_whole(tmp_path: Path, export_dir: Path) -> None:
-    """SIGKILL a re-export while it writes: the folder still holds the complete previous export."""
+    """SIGKILL a re-export after it wrote the new graph: the folder still holds the previous export."""
     out = tmp_path / "export"
     out.mkdir()
     for item in export_dir.iterdir():  # a finished export, as a previous run left it
         (out / item.name).write_bytes(item.read_bytes())
     before = (out / "export.json").read_text()
+    # The child stops for good when it hashes the new model.onnx: the graph is written and checked,
+    # export.json is not. Killing it there is deterministic, unlike killing after a guessed delay.
     code = (
+        "import time\n"
         "from pathlib import Path\n"
-        "from index.onnx_encoder import export_onnx\n"
-        f"export_onnx(Path({str(MODEL_DIR)!r}), Path({str(out)!r}))\n"
+        "import index.onnx_encoder as m\n"
+        "def hang(path):\n"
+        "    print('hashing', path.name, flush=True)\n"
+        "    time.sleep(120)\n"
+        "m._sha256 = hang\n"
+        f"m.export_onnx(Path({str(MODEL_DIR)!r}), Path({str(out)!r}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=env, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
     try:
-        # Kill as soon as the new graph is being written into the temporary folder.
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            if any((tmp / "model.onnx").exists() for tmp in tmp_path.glob(".export.tmp-*")):
-                break
-            time.sleep(0.005)
-        assert proc.poll() is None, "the export finished before it could be killed"
-        proc.send_signal(signal.SIGKILL)
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "hashing model.onnx"
+        [tmp] = tmp_path.glob(".export.tmp-*")
+        assert (tmp / "model.onnx").is_file() and not (tmp / "export.json").exists()
     finally:
+        proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=30)
     assert (out / "export.json").read_text() == before
     assert OnnxEncoder(out).encode(["still whole"]).shape == (1, 384)
+    # The next export clears what the killed one left behind.
+    export_onnx(MODEL_DIR, out)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
