@@ -14,9 +14,9 @@ log = logging.getLogger(__name__)
 
 TOKEN_ENV = "DISCORD_TOKEN"
 EXIT_NO_TOKEN = 2
-EXIT_BAD_TOKEN = 9  # after the engine's own codes (index.errors: 1 to 8)
-EXIT_INTENTS = 10
-EXIT_UNREACHABLE = 11
+EXIT_BAD_TOKEN = 10  # after the engine's own codes (index.errors: 1 to 9)
+EXIT_INTENTS = 11
+EXIT_UNREACHABLE = 12
 
 
 def _fail(message: str) -> None:
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
 
     Returns:
         The exit code: 0 after a clean stop, 2 without a token, the engine's code for a bad config,
-        9 when Discord rejects the token, 10 when a privileged intent is not enabled, 11 when
+        10 when Discord rejects the token, 11 when a privileged intent is not enabled, 12 when
         Discord cannot be reached.
     """
     parser = argparse.ArgumentParser(
