@@ -30,7 +30,7 @@ from .articles import (
 )
 from .builder import ChunkSettings, assemble
 from .config import Config
-from .encoder import Encoder
+from .encoder import Encoder, load_encoder
 from .errors import (
     ArticleError,
     BusyError,
@@ -51,10 +51,14 @@ RUNNER_UP_SHARE = 0.25  # a second or third quote needs at least this share of t
 REMOVED_DIR = ".removed"  # removed articles are moved here, never deleted (hidden: not scanned)
 
 
-def default_encoder(config: Config) -> Encoder:
-    from .encoder import SentenceTransformerEncoder
+def default_encoder(config: Config, *, threads: int = 1) -> Encoder:
+    """The ONNX export of the configured model: one thread to answer (a second core stays free for
+    the bot, a build or another process), every core to build."""
+    return load_encoder(config.model.name, config.model.precision, models_dir(config), threads=threads)
 
-    return SentenceTransformerEncoder(config.model.name)
+
+def models_dir(config: Config) -> Path:
+    return config.index_dir / "models"
 
 
 class Engine:
@@ -68,6 +72,7 @@ class Engine:
     def __init__(self, config: Config, *, encoder: Encoder | None = None) -> None:
         self.config = config
         self._encoder = encoder
+        self._injected = encoder is not None
         self._encoder_lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._load_lock = threading.Lock()
@@ -83,6 +88,13 @@ class Engine:
                 if self._encoder is None:
                     self._encoder = default_encoder(self.config)
         return self._encoder
+
+    def _build_encoder(self) -> Encoder:
+        """The encoder for a build: the injected one, else the same export run on every core."""
+        if self._injected:
+            return self.encoder
+        _ = self.encoder  # makes the export if it is missing: the one questions will use
+        return default_encoder(self.config, threads=os.cpu_count() or 1)
 
     def expectation(self) -> Expectation:
         enc = self.encoder
@@ -371,7 +383,7 @@ class Engine:
                 seconds=time.perf_counter() - started,
                 build_id=previous.build_id,
             )
-        encoder = self.encoder
+        encoder = self._build_encoder()
         update = None
 
         def on_total(total: int) -> None:
@@ -391,7 +403,8 @@ class Engine:
         manifest = {
             "model": {
                 "name": expect.model,
-                "resolved": str(getattr(encoder, "resolved", "")),
+                "precision": self.config.model.precision,
+                "export": str(getattr(encoder, "export_dir", "")),
                 "fingerprint": expect.fingerprint,
                 "dim": expect.dim,
                 "max_tokens": encoder.max_tokens,

@@ -89,6 +89,7 @@ def export_onnx(model_dir: Path, out_dir: Path, *, quantize: str | None = None) 
     started = time.perf_counter()
     # Eager attention traces to plain MatMul/Softmax, which onnxruntime runs faster on this CPU than
     # the graph traced from SDPA (measured ~10%), and it is the pattern onnxruntime's fusions know.
+    transformers.utils.logging.disable_progress_bar()  # no "Loading weights" bar in citebot's output
     model = AutoModel.from_pretrained(str(model_dir), attn_implementation="eager", dtype=torch.float32)
     model.eval()
     input_names = ["input_ids", "attention_mask"]

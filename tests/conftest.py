@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from index.config import Config, load_config
-from index.encoder import Encoder, SentenceTransformerEncoder
+from index.encoder import Encoder, load_encoder
 from index.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,9 +20,15 @@ NEWS = ROOT / "eval" / "news"
 
 
 @pytest.fixture(scope="session")
-def encoder() -> Encoder:
-    """The real default model, loaded once for the whole test session."""
-    return SentenceTransformerEncoder("sentence-transformers/all-MiniLM-L6-v2")
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One ONNX export of the default model for the whole session (as ``build`` makes it)."""
+    return tmp_path_factory.mktemp("models")
+
+
+@pytest.fixture(scope="session")
+def encoder(models_dir: Path) -> Encoder:
+    """The real default model as the engine serves it (its ONNX export), loaded once per session."""
+    return load_encoder("sentence-transformers/all-MiniLM-L6-v2", "fp32", models_dir, threads=2)
 
 
 def write_config(folder: Path, text: str = "") -> Path:

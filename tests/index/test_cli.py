@@ -27,7 +27,7 @@ def project(tmp_path: Path, encoder: Encoder, monkeypatch: pytest.MonkeyPatch) -
     shutil.copy(SEED, tmp_path / "corpus" / SEED.name)
     write_config(tmp_path)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(index.engine, "default_encoder", lambda config: encoder)
+    monkeypatch.setattr(index.engine, "default_encoder", lambda config, **kw: encoder)
     return tmp_path
 
 

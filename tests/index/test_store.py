@@ -30,7 +30,9 @@ def test_faiss_search_agrees_with_numpy_brute_force(n: int, k: int) -> None:
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     queries = rng.standard_normal((10, 384)).astype(np.float32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-    sims, ids = make_vector_index(vectors, exact_max=10**6).search(queries, k)
+    index, info = make_vector_index(vectors, exact_max=10**6)
+    assert info == {"type": "flat"}
+    sims, ids = index.search(queries, k)
     brute = queries @ vectors.T
     for q in range(len(queries)):
         found = [i for i in ids[q] if i >= 0]  # FAISS pads with -1 when n < k
