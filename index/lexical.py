@@ -141,14 +141,19 @@ class LexicalIndex:
         if not ids or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
         scores = np.zeros(self.n_docs, dtype=np.float32)
-        touched = []
+        postings = 0
         for t in ids:
             lo, hi = self.indptr[t], self.indptr[t + 1]
-            docs = self.docs[lo:hi]
             # Doc ids are unique within one posting list, so fancy-index += is exact here.
-            scores[docs] += self.weights[lo:hi]
-            touched.append(docs)
-        candidates = np.unique(np.concatenate(touched)) if len(touched) > 1 else np.asarray(touched[0])
+            scores[self.docs[lo:hi]] += self.weights[lo:hi]
+            postings += int(hi - lo)
+        if len(ids) == 1:
+            candidates = np.asarray(self.docs[self.indptr[ids[0]] : self.indptr[ids[0] + 1]])
+        elif postings < self.n_docs // 8:
+            # Few postings: gather them (sorting a short list beats scanning every document).
+            candidates = np.unique(np.concatenate([self.docs[self.indptr[t] : self.indptr[t + 1]] for t in ids]))
+        else:
+            candidates = np.flatnonzero(scores)
         cand_scores = scores[candidates]
         if len(candidates) > k:
             part = np.argpartition(-cand_scores, k - 1)[:k]

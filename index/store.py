@@ -358,8 +358,10 @@ class Snapshot:
         self._texts = _map_bytes(folder / "texts.bin")
         self.sentences = np.load(folder / "sentences.npy", allow_pickle=False)
         self.chunks = np.load(folder / "chunks.npy", allow_pickle=False)
-        self.sentence_vectors = np.load(folder / "sentence_vectors.npy", allow_pickle=False, mmap_mode="r")
-        self.chunk_vectors = np.load(folder / "chunk_vectors.npy", allow_pickle=False, mmap_mode="r")
+        # Mapped, not read: pages load on demand. Viewed as plain arrays, because every slice of a
+        # np.memmap builds another memmap object, which the answer step would pay for per candidate.
+        self.sentence_vectors = _mapped(folder / "sentence_vectors.npy")
+        self.chunk_vectors = _mapped(folder / "chunk_vectors.npy")
         self.chunk_index = self._read_index("chunks")
         self._sentence_index: faiss.Index | None = None
         self.chunk_lexical = LexicalIndex.load(folder, "chunk_")
@@ -394,6 +396,10 @@ class Snapshot:
     def sentence_number(self, sid: int) -> int:
         """1-based number of a sentence within its article."""
         return int(sid) - self.articles[int(self.sentences[sid, 0])].first_sentence + 1
+
+
+def _mapped(path: Path) -> np.ndarray:
+    return np.load(path, allow_pickle=False, mmap_mode="r").view(np.ndarray)
 
 
 def _map_bytes(path: Path) -> np.ndarray | bytes:
