@@ -76,6 +76,7 @@ class LexicalIndex:
         self.weights = weights  # (n_postings,) float32
         self.n_docs = n_docs
         self.idf = idf  # (n_terms,) float32
+        self._term_max: np.ndarray | None = None
 
     @classmethod
     def build(cls, doc_terms: Sequence[Sequence[str]], *, k1: float = 1.2, b: float = 0.75) -> LexicalIndex:
@@ -130,8 +131,25 @@ class LexicalIndex:
     def _query_ids(self, query_terms: Sequence[str]) -> list[int]:
         return sorted({self.vocab[t] for t in query_terms if t in self.vocab})
 
+    @property
+    def term_max(self) -> np.ndarray:
+        """(n_terms,) the highest weight in each term's postings: an upper bound of what it adds."""
+        if self._term_max is None:
+            out = np.zeros(len(self.indptr) - 1, dtype=np.float32)
+            nonempty = np.flatnonzero(np.diff(self.indptr))
+            if len(nonempty):
+                out[nonempty] = np.maximum.reduceat(np.asarray(self.weights), self.indptr[nonempty])
+            self._term_max = out
+        return self._term_max
+
     def search(self, query_terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` best documents for a query.
+        """The ``k`` best documents for a query, exactly.
+
+        Rare terms are scored in full first. A common term (long postings) is then only looked up
+        for the documents already found, when even its best weight (plus every other common term's)
+        could not lift an unseen document past the k-th score so far: a document without any rare
+        term cannot make the top k. This "max-score" cut keeps a question with one specific word
+        fast on a million documents; it never changes the result.
 
         Returns:
             (doc ids int64 (m,), scores float32 (m,)), best first, ``m <= k``; only documents that
@@ -140,6 +158,23 @@ class LexicalIndex:
         ids = self._query_ids(query_terms)
         if not ids or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        length = {t: int(self.indptr[t + 1] - self.indptr[t]) for t in ids}
+        rare = [t for t in ids if length[t] <= self.n_docs // 16]
+        common = [t for t in ids if t not in rare]
+        if rare and common:
+            candidates, cand_scores = self._accumulate(rare)
+            bound = float(self.term_max[common].sum())
+            if len(candidates) > k and bound < float(np.partition(cand_scores, len(cand_scores) - k)[-k]):
+                cand_scores = cand_scores + self._lookup(common, candidates)
+                return self._top(candidates, cand_scores, k)
+        candidates, cand_scores = self._accumulate(ids)
+        return self._top(candidates, cand_scores, k)
+
+    def _accumulate(self, ids: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+        """Term-at-a-time scores of every document that has one of the terms."""
+        if len(ids) == 1:
+            lo, hi = self.indptr[ids[0]], self.indptr[ids[0] + 1]
+            return np.asarray(self.docs[lo:hi]), np.asarray(self.weights[lo:hi], dtype=np.float32)
         scores = np.zeros(self.n_docs, dtype=np.float32)
         postings = 0
         for t in ids:
@@ -147,19 +182,20 @@ class LexicalIndex:
             # Doc ids are unique within one posting list, so fancy-index += is exact here.
             scores[self.docs[lo:hi]] += self.weights[lo:hi]
             postings += int(hi - lo)
-        if len(ids) == 1:
-            candidates = np.asarray(self.docs[self.indptr[ids[0]] : self.indptr[ids[0] + 1]])
-        elif postings < self.n_docs // 8:
+        if postings < self.n_docs // 8:
             # Few postings: gather them (sorting a short list beats scanning every document).
             candidates = np.unique(np.concatenate([self.docs[self.indptr[t] : self.indptr[t + 1]] for t in ids]))
         else:
             candidates = np.flatnonzero(scores)
-        cand_scores = scores[candidates]
+        return candidates, scores[candidates]
+
+    @staticmethod
+    def _top(candidates: np.ndarray, scores: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
         if len(candidates) > k:
-            part = np.argpartition(-cand_scores, k - 1)[:k]
-            candidates, cand_scores = candidates[part], cand_scores[part]
-        order = np.lexsort((candidates, -cand_scores))  # ties: lower doc id first, deterministic
-        return candidates[order].astype(np.int64), cand_scores[order]
+            part = np.argpartition(-scores, k - 1)[:k]
+            candidates, scores = candidates[part], scores[part]
+        order = np.lexsort((candidates, -scores))  # ties: lower doc id first, deterministic
+        return candidates[order].astype(np.int64), scores[order].astype(np.float32)
 
     def score_docs(self, query_terms: Sequence[str], doc_ids: np.ndarray) -> np.ndarray:
         """BM25 scores of the given documents only (for re-scoring a candidate set).
@@ -167,11 +203,15 @@ class LexicalIndex:
         Returns:
             float32 array of shape (len(doc_ids),).
         """
-        doc_ids = np.asarray(doc_ids, dtype=np.int32)
+        return self._lookup(self._query_ids(query_terms), np.asarray(doc_ids, dtype=np.int32))
+
+    def _lookup(self, ids: Sequence[int], doc_ids: np.ndarray) -> np.ndarray:
         out = np.zeros(len(doc_ids), dtype=np.float32)
-        for t in self._query_ids(query_terms):
+        for t in ids:
             lo, hi = self.indptr[t], self.indptr[t + 1]
             postings = self.docs[lo:hi]
+            if not len(postings):
+                continue
             pos = np.searchsorted(postings, doc_ids)
             pos_clipped = np.minimum(pos, len(postings) - 1)
             hit = (pos < len(postings)) & (postings[pos_clipped] == doc_ids)

@@ -64,3 +64,19 @@ def test_top_k_cuts_and_an_empty_index_answers_nothing(tmp_path) -> None:
     a, b = index.search(terms("interior minister"), 5), loaded.search(terms("interior minister"), 5)
     np.testing.assert_array_equal(a[0], b[0])
     np.testing.assert_allclose(a[1], b[1])
+
+
+def test_the_max_score_cut_returns_exactly_the_full_ranking() -> None:
+    # Zipf-like documents: a few words in most documents, many in a few, as in real text.
+    rng = np.random.default_rng(3)
+    vocab = [f"w{i}" for i in range(400)]
+    weights = 1.0 / np.arange(1, len(vocab) + 1)
+    docs = [list(rng.choice(vocab, size=rng.integers(3, 15), p=weights / weights.sum())) for _ in range(3000)]
+    index = LexicalIndex.build(docs)
+    for _ in range(200):
+        query = list(rng.choice(vocab[:5], size=2)) + list(rng.choice(vocab[50:], size=rng.integers(0, 3)))
+        expected = brute_force(docs, query)
+        ids, scores = index.search(query, k=10)
+        top = np.sort(expected)[::-1][: len(ids)]
+        np.testing.assert_allclose(np.sort(scores)[::-1], top, rtol=1e-5)
+        np.testing.assert_allclose(scores, expected[ids], rtol=1e-5)
