@@ -47,7 +47,6 @@ from .store import Expectation, Snapshot, clean_builds, current_build, load_snap
 log = logging.getLogger(__name__)
 
 Progress = Callable[[int], Callable[[int], None] | None]  # total -> per-batch update callback
-RUNNER_UP_SHARE = 0.25  # a second or third quote needs at least this share of the best one's score
 REMOVED_DIR = ".removed"  # removed articles are moved here, never deleted (hidden: not scanned)
 
 
@@ -184,9 +183,7 @@ class Engine:
         confidence = self._weights.answerable(answering.question_features(snap, query, scored))
         if not scored or confidence < threshold:
             return Answer(question=text, abstained=True, reason="no sentence is relevant enough")
-        # Runners-up are quoted only when they are serious competitors of the best sentence.
-        floor = scored[0].score * RUNNER_UP_SHARE
-        picked = [x for x in answering.dedupe(snap, scored, limit=k) if x.score >= floor]
+        picked = answering.dedupe(snap, scored, limit=k)
         citations = tuple(c for c in (answering.cite(snap, x) for x in picked) if c is not None)
         if not citations:
             return Answer(question=text, abstained=True, reason="no quote could be verified")
