@@ -117,7 +117,7 @@ def _print_report(report: BuildReport, as_json: bool) -> None:
     else:
         rate = f" ({report.embedded_sentences / report.seconds:,.0f}/s)" if report.embedded_sentences else ""
         click.echo(
-            f"{report.articles} articles, {report.sentences} sentences indexed: "
+            f"{_count(report.articles, 'article')}, {_count(report.sentences, 'sentence')} indexed: "
             f"{len(report.added)} added, {len(report.updated)} updated, {report.unchanged} unchanged, "
             f"{len(report.removed)} removed; {report.embedded_sentences} sentences embedded in "
             f"{report.seconds:.1f} s{rate}"
@@ -228,7 +228,7 @@ def list_articles(state: State, as_json: bool) -> None:
         return
     for a in articles:
         click.echo(f"{a.id}\t{a.title}\t{a.date or '-'}\t{a.sentences}\t{a.source}")
-    click.echo(f"{len(articles)} articles", err=True)
+    click.echo(_count(len(articles), "article"), err=True)
 
 
 @main.command("eval")
@@ -285,6 +285,10 @@ def eval_command(
             click.echo(f"(tutorial-chunks: its top 1,000-character chunk contains an answer for {tutorial:.3f})")
         lat = r.latency_ms
         click.echo(f"citebot ask latency: p50 {lat['p50']:.1f} ms, p95 {lat['p95']:.1f} ms")
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _fmt(value: float | None) -> str:
