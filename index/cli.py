@@ -115,7 +115,11 @@ def _print_report(report: BuildReport, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.to_dict(), ensure_ascii=False))
     else:
-        rate = f" ({report.embedded_sentences / report.seconds:,.0f}/s)" if report.embedded_sentences else ""
+        rate = (
+            f" ({report.embedded_sentences / report.embed_seconds:,.0f} sentences/s embedding)"
+            if report.embedded_sentences and report.embed_seconds > 0
+            else ""
+        )
         click.echo(
             f"{_count(report.articles, 'article')}, {_count(report.sentences, 'sentence')} indexed: "
             f"{len(report.added)} added, {len(report.updated)} updated, {report.unchanged} unchanged, "

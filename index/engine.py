@@ -387,6 +387,7 @@ class Engine:
             nonlocal update
             update = progress(total) if progress else None
 
+        assembling = time.perf_counter()
         data, embedded = assemble(
             articles,
             previous=previous if reusable else None,
@@ -396,6 +397,7 @@ class Engine:
             progress=lambda n: update(n) if update else None,
             on_total=on_total,
         )
+        assemble_seconds = time.perf_counter() - assembling
         expect = self.expectation()
         manifest = {
             "model": {
@@ -424,6 +426,7 @@ class Engine:
             sentences=len(data.sentences),
             embedded_sentences=embedded,
             seconds=time.perf_counter() - started,
+            embed_seconds=assemble_seconds,
             build_id=build_id,
         )
 

@@ -87,6 +87,7 @@ class BuildReport:
     sentences: int = 0
     embedded_sentences: int = 0
     seconds: float = 0.0
+    embed_seconds: float = 0.0  # splitting and embedding what changed (no model export, no writing)
     build_id: str = ""
 
     @property
