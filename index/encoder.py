@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import logging
 import os
 from collections.abc import Callable, Sequence
@@ -85,14 +84,6 @@ def model_fingerprint(resolved: Path | str) -> str:
         with weights.open("rb") as f:
             digest.update(f"{weights.name}:{st.st_size}".encode() + f.read(1 << 20))
     return digest.hexdigest()[:16]
-
-
-def max_seq_length(resolved: Path | str, default: int = 256) -> int:
-    if isinstance(resolved, Path):
-        config = resolved / "sentence_bert_config.json"
-        if config.is_file():
-            return int(json.loads(config.read_text()).get("max_seq_length", default))
-    return default
 
 
 class SentenceTransformerEncoder:

@@ -74,20 +74,3 @@ class IndexWriteError(CitebotError):
     """The index folder cannot be written (read-only, full disk); the old index is untouched."""
 
     exit_code = 9
-
-
-EXIT_CODES = {
-    cls.__name__: cls.exit_code
-    for cls in (
-        CitebotError,
-        ConfigError,
-        IndexMissingError,
-        IndexMismatchError,
-        ArticleError,
-        QuestionError,
-        BusyError,
-        FetchError,
-        NotFoundError,
-        IndexWriteError,
-    )
-}
