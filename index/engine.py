@@ -42,7 +42,16 @@ from .errors import (
 )
 from .fetch import fetch_url
 from .models import Answer, Article, ArticleInfo, BuildReport
-from .store import Expectation, Snapshot, clean_builds, current_build, load_snapshot, write_build, write_lock
+from .store import (
+    Expectation,
+    Snapshot,
+    check_manifest,
+    clean_builds,
+    current_build,
+    load_snapshot,
+    write_build,
+    write_lock,
+)
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +83,7 @@ class Engine:
         self._injected = encoder is not None
         self._encoder_lock = threading.Lock()
         self._snapshot: Snapshot | None = None
+        self._unchecked: Snapshot | None = None
         self._load_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._weights = answering.Weights.load()
@@ -116,12 +126,28 @@ class Engine:
         snap = self._snapshot
         if snap is not None and snap.build_id == published:
             return snap
+        if not check_model and self._unchecked is not None and self._unchecked.build_id == published:
+            return self._unchecked
         with self._load_lock:
             snap = self._snapshot
+            loose = self._unchecked
+            if (
+                check_model
+                and loose is not None
+                and loose.build_id == published
+                and (snap is None or snap.build_id != published)
+            ):
+                # Already loaded for listing or a duplicate check: check the model, don't read it again.
+                check_manifest(loose.manifest, self.expectation(), loose.folder)
+                self._snapshot = snap = loose
             if snap is None or snap.build_id != current_build(self.config.index_dir):
                 snap = load_snapshot(self.config.index_dir, self.expectation() if check_model else None)
                 if check_model:
                     self._snapshot = snap
+                else:
+                    # Kept apart: it has not been checked against the model, so questions never use it;
+                    # listing, duplicate checks and the next build reuse it instead of loading again.
+                    self._unchecked = snap
             return snap
 
     def warm_up(self) -> None:
@@ -142,13 +168,26 @@ class Engine:
 
     def ask_many(self, questions: Sequence[str], *, top_k: int | None = None) -> list[Answer]:
         """Answer several questions with one batched encoder call; same results as :meth:`ask`."""
+        return [answer for answer, _, _ in self.ask_ranked(questions, top_k=top_k)]
+
+    def ask_ranked(
+        self, questions: Sequence[str], *, top_k: int | None = None
+    ) -> list[tuple[Answer, Snapshot, list[answering.Scored]]]:
+        """:meth:`ask_many`, each answer with every candidate sentence (features, score), best first.
+
+        For evaluation and tuning: the answer is exactly what ``ask`` gives, from the same work.
+        """
         texts = [self._check_question(q) for q in questions]
         k = top_k if top_k is not None else self.config.search.top_k
         if k < 1:
             raise QuestionError(f"top_k must be at least 1, got {k}")
         snap = self.snapshot()
         vectors = self.encoder.encode(texts, batch_size=max(1, len(texts)))
-        return [self._answer(snap, text, vectors[i], k) for i, text in enumerate(texts)]
+        out = []
+        for text, vector in zip(texts, vectors, strict=True):
+            answer, scored = self._answer(snap, text, vector, k)
+            out.append((answer, snap, scored))
+        return out
 
     def _check_question(self, question: str) -> str:
         text = " ".join(str(question).split())
@@ -159,22 +198,12 @@ class Engine:
             raise QuestionError(f"the question is {len(text):,} characters long; the limit is {limit:,}")
         return text
 
-    def rank(self, question: str) -> tuple[Snapshot, list[answering.Scored]]:
-        """Every candidate sentence for a question with its features and score, best first.
-
-        For evaluation and tuning; :meth:`ask` is this plus de-duplication, citing and abstention.
-        """
-        text = self._check_question(question)
-        snap = self.snapshot()
-        vector = self.encoder.encode([text], batch_size=1)[0]
-        return snap, self._rank(snap, answering.prepare(text, vector))
-
     def _rank(self, snap: Snapshot, query: answering.Query) -> list[answering.Scored]:
         search = self.config.search
         chunks = answering.retrieve_chunks(snap, query, candidates=search.candidates, keep=search.chunks)
         return answering.score_sentences(snap, query, chunks, self._weights)
 
-    def _answer(self, snap: Snapshot, text: str, vector, k: int) -> Answer:
+    def _answer(self, snap: Snapshot, text: str, vector, k: int) -> tuple[Answer, list[answering.Scored]]:
         query = answering.prepare(text, vector)
         scored = self._rank(snap, query)
         threshold = self.config.search.abstain_below
@@ -182,12 +211,12 @@ class Engine:
             threshold = self._weights.abstain_below
         confidence = self._weights.answerable(answering.question_features(snap, query, scored))
         if not scored or confidence < threshold:
-            return Answer(question=text, abstained=True, reason="no sentence is relevant enough")
+            return Answer(question=text, abstained=True, reason="no sentence is relevant enough"), scored
         picked = answering.dedupe(snap, scored, limit=k)
         citations = tuple(c for c in (answering.cite(snap, x) for x in picked) if c is not None)
         if not citations:
-            return Answer(question=text, abstained=True, reason="no quote could be verified")
-        return Answer(question=text, abstained=False, citations=citations)
+            return Answer(question=text, abstained=True, reason="no quote could be verified"), scored
+        return Answer(question=text, abstained=False, citations=citations), scored
 
     def articles(self) -> list[ArticleInfo]:
         """The indexed articles, by id."""
@@ -343,7 +372,7 @@ class Engine:
         except IndexMismatchError as exc:
             log.info("previous index not reusable: %s", exc)
             try:
-                return load_snapshot(self.config.index_dir, None), False
+                return self.snapshot(check_model=False), False
             except CitebotError:
                 return None, False
 

@@ -118,9 +118,8 @@ def run_citebot(engine: Engine, questions: Sequence[Question]) -> tuple[list[Res
     latencies: list[float] = []
     for q in questions:
         started = time.perf_counter()
-        answer = engine.ask(q.question, top_k=3)
+        [(answer, snap, scored)] = engine.ask_ranked([q.question], top_k=3)
         latencies.append((time.perf_counter() - started) * 1000)
-        snap, scored = engine.rank(q.question)
         articles = _distinct(snap.articles[int(snap.sentences[x.sentence, 0])].id for x in scored)
         ranked = [(c.article_id, c.text) for c in answer.citations]
         results.append(Result(ranked, answer.abstained, articles[:DEPTH]))
