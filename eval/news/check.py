@@ -19,7 +19,7 @@ from pathlib import Path
 FRONT_MATTER = re.compile(r"\A---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 SLUG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
-QUESTION_ID = re.compile(r"news-\d{3,}")
+QUESTION_ID = re.compile(r"[a-z]+-\d{3,}")
 REQUIRED_META = ("title", "date", "source")
 AT = "\u0040"  # the set must not contain this character (written as an escape so this file has none)
 QUESTION_KEYS = {"id", "article_id", "question", "answers"}
@@ -112,7 +112,7 @@ def main(folder: Path) -> int:
             continue
         qid, article_id, question, answers = q["id"], q["article_id"], q["question"], q["answers"]
         if not isinstance(qid, str) or not QUESTION_ID.fullmatch(qid):
-            errors.append(f"{where}: id {qid!r} is not of the form news-NNN")
+            errors.append(f"{where}: id {qid!r} is not of the form prefix-NNN (e.g. news-001)")
         elif qid in seen_ids:
             errors.append(f"{where}: duplicate id {qid}")
         else:
