@@ -3,12 +3,10 @@
     python bench/fit_weights.py [--write] [--folds 5] [QUESTIONS.jsonl ...]
 
 Every question of every set goes through the engine's real retrieval; each candidate sentence is
-labelled a hit when it is cited to the gold article and contains a gold answer. Three logistic
-models are fitted on the training articles of each fold (which sentence answers; whether any does;
-the re-ordering of the best ``search.rerank`` sentences with late-interaction features) and judged
-on the held-out ones (hit@1, hit@3, and for sets with unanswerable questions, abstention
-precision/recall at a threshold chosen on the training folds). ``--write`` refits on everything and
-stores the weights with the held-out report.
+labelled a hit when it is cited to the gold article and contains a gold answer. A logistic model is
+fitted on the training articles of each fold and judged on the held-out ones (hit@1, hit@3, and for
+sets with unanswerable questions, abstention precision/recall at a threshold chosen on the training
+folds). ``--write`` refits on everything and stores the weights with the held-out report.
 """
 
 from __future__ import annotations
@@ -26,7 +24,6 @@ sys.path.insert(0, str(ROOT))
 
 from index import answer as answering  # noqa: E402
 from index.config import load_config  # noqa: E402
-from index.encoder import TokenEncoder, Tokens  # noqa: E402
 from index.evaluate import eval_engine, is_hit, load_question_set  # noqa: E402
 
 DEFAULT_SETS = [ROOT / "eval" / "news" / "questions.jsonl", Path("/work/shared/eval/xquad-dev/questions.jsonl")]
@@ -38,7 +35,6 @@ class Sample:
     article: str | None  # gold article (None: unanswerable)
     group: str  # the article the question is about, or its own id: what a fold holds out
     x: np.ndarray  # (n, f) features of the candidates
-    late: np.ndarray  # (n, len(LATE_FEATURES)) late-interaction features of the candidates
     y: np.ndarray  # (n,) 1.0 for candidates that answer
     answerable: bool
     snap: object
@@ -46,11 +42,8 @@ class Sample:
     sids: np.ndarray
 
 
-CONFIG = load_config(ROOT / "config.yaml")
-
-
 def collect(paths: list[Path]) -> list[Sample]:
-    config = CONFIG
+    config = load_config(ROOT / "config.yaml")
     samples: list[Sample] = []
     encoder = None
     for path in paths:
@@ -58,27 +51,18 @@ def collect(paths: list[Path]) -> list[Sample]:
         engine = eval_engine(config, qset, encoder)
         encoder = engine.encoder
         snap = engine.snapshot()
-        assert isinstance(encoder, TokenEncoder), "late interaction needs an encoder with token embeddings"
-        vectors, question_tokens = encoder.encode_with_tokens([" ".join(q.question.split()) for q in qset.questions])
-        sentence_tokens: dict[int, Tokens] = {}
-        for q, vec, q_tokens in zip(qset.questions, vectors, question_tokens, strict=True):
+        vectors = engine.encoder.encode([q.question for q in qset.questions], batch_size=64)
+        for q, vec in zip(qset.questions, vectors, strict=True):
             query = answering.prepare(" ".join(q.question.split()), vec)
             chunks = answering.retrieve_chunks(
                 snap, query, candidates=config.search.candidates, keep=config.search.chunks
             )
             sids, x = answering.features(snap, query, chunks)
-            todo = [int(i) for i in sids if int(i) not in sentence_tokens]
-            if todo:
-                _, new = encoder.encode_with_tokens([snap.sentence_text(i) for i in todo])
-                sentence_tokens.update(zip(todo, new, strict=True))
-            late = answering.late_interaction(q_tokens, [sentence_tokens[int(i)] for i in sids])
             y = np.array(
                 [is_hit(q, snap.articles[int(snap.sentences[i, 0])].id, snap.sentence_text(int(i))) for i in sids],
                 dtype=np.float32,
             )
-            samples.append(
-                Sample(qset.name, q.article_id, q.article_id or q.id, x, late, y, q.answerable, snap, query, sids)
-            )
+            samples.append(Sample(qset.name, q.article_id, q.article_id or q.id, x, y, q.answerable, snap, query, sids))
         print(f"{qset.name}: {len(qset.questions)} questions", file=sys.stderr)
     return samples
 
@@ -114,21 +98,9 @@ class Model:
     abstain_coef: np.ndarray
     abstain_bias: float
     tau: float
-    rerank_coef: np.ndarray
-    rerank_bias: float
 
     def probs(self, s: Sample) -> np.ndarray:
         return sigmoid(s.x @ self.coef + self.bias) if len(s.x) else np.zeros(0)
-
-    def order(self, s: Sample) -> np.ndarray:
-        """Candidate positions best first, as the engine ranks them: by the sentence model, then the
-        first ``search.rerank`` re-ordered by the late-interaction model."""
-        order = np.argsort(-self.probs(s), kind="stable")
-        head = order[: CONFIG.search.rerank]
-        if len(head):
-            late = sigmoid(np.hstack([s.x[head], s.late[head]]) @ self.rerank_coef + self.rerank_bias)
-            order[: len(head)] = head[np.argsort(-late, kind="stable")]
-        return order
 
     def answerable(self, s: Sample) -> float:
         return float(sigmoid(question_x(s, self) @ self.abstain_coef + self.abstain_bias))
@@ -146,9 +118,7 @@ def fit(samples: list[Sample], l2: float) -> Model:
     """Stage 1: which sentence answers (candidates of answerable questions). Stage 2: whether any
     does (all questions), on the question features that stage 1's ranking yields."""
     train = [s for s in samples if s.answerable and len(s.x)]
-    y = np.concatenate([s.y for s in train])
-    coef, bias = logistic(np.concatenate([s.x for s in train]), y, l2)
-    r_coef, r_bias = logistic(np.concatenate([np.hstack([s.x, s.late]) for s in train]), y, l2)
+    coef, bias = logistic(np.concatenate([s.x for s in train]), np.concatenate([s.y for s in train]), l2)
     # Stage 2 learns from the sets that have unanswerable questions: a set without any would only
     # teach it that every question is answerable.
     mixed = {s.set for s in samples if not s.answerable}
@@ -156,7 +126,7 @@ def fit(samples: list[Sample], l2: float) -> Model:
     qx = np.array([question_x(s, (coef, bias)) for s in graded])
     qy = np.array([1.0 if s.answerable else 0.0 for s in graded])
     a_coef, a_bias = logistic(qx, qy, ABSTAIN_L2)
-    model = Model(coef, bias, a_coef, a_bias, 0.5, r_coef, r_bias)
+    model = Model(coef, bias, a_coef, a_bias, 0.5)
     model.tau = choose_threshold(
         [s for s in samples if any(not t.answerable for t in samples if t.set == s.set)], model
     )
@@ -190,10 +160,11 @@ def metrics(samples: list[Sample], model: Model, abstain: bool = True) -> dict[s
     hit1 = hit3 = n = 0
     right = abst = unans = 0
     for s in samples:
+        probs = model.probs(s)
         refuse = abstain and model.answerable(s) < model.tau
         if s.answerable:
             n += 1
-            order = model.order(s)
+            order = np.argsort(-probs, kind="stable")
             if not refuse and len(order):
                 hit1 += bool(s.y[order[0]] > 0)
                 hit3 += bool(s.y[order[:3]].max() > 0)
@@ -273,11 +244,6 @@ def main() -> None:
         f"bias={model.bias:+.2f}",
     )
     print(
-        "re-ordering:",
-        ", ".join(f"{n}={c:+.2f}" for n, c in zip(answering.RERANK_FEATURES, model.rerank_coef, strict=True)),
-        f"bias={model.rerank_bias:+.2f}",
-    )
-    print(
         "abstention:",
         ", ".join(f"{n}={c:+.2f}" for n, c in zip(answering.QUESTION_FEATURES, model.abstain_coef, strict=True)),
         f"bias={model.abstain_bias:+.2f}",
@@ -292,9 +258,6 @@ def main() -> None:
             "abstain_coef": [round(float(c), 4) for c in model.abstain_coef],
             "abstain_bias": round(model.abstain_bias, 4),
             "abstain_below": round(model.tau, 2),
-            "rerank_features": list(answering.RERANK_FEATURES),
-            "rerank_coef": [round(float(c), 4) for c in model.rerank_coef],
-            "rerank_bias": round(model.rerank_bias, 4),
             "fitted_on": [str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else p.name for p in args.sets],
             "held_out": report,
             "command": "python bench/fit_weights.py --write",

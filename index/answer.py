@@ -6,13 +6,11 @@ import itertools
 import json
 import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from .encoder import Tokens
 from .lexical import STOPWORDS, terms, words
 from .models import Citation
 from .store import Snapshot
@@ -33,13 +31,6 @@ FEATURES = (
     "type_place",  # where/which city... question and a capitalized place the question does not hold
     "length",  # log of the sentence's word count
 )
-# Late interaction (ColBERT-style MaxSim over MiniLM's own token embeddings): each content word
-# piece of the question is matched with its most similar word piece of the sentence, in context.
-LATE_FEATURES = (
-    "late_mean",  # mean over the question's content pieces of their best cosine in the sentence
-    "late_min",  # the worst-matched content piece's best cosine: a part of the question left unmatched
-)
-RERANK_FEATURES = FEATURES + LATE_FEATURES
 
 
 @dataclass(frozen=True)
@@ -50,9 +41,7 @@ class Weights:
     - which sentence answers: ``score = sigmoid(bias + coef . FEATURES)``, read as the chance that
       the sentence answers the question;
     - whether any does: ``sigmoid(abstain_bias + abstain_coef . QUESTION_FEATURES)``, compared with
-      ``abstain_below`` to decide whether to say the articles don't say;
-    - the order of the few best, read again word piece by word piece:
-      ``sigmoid(rerank_bias + rerank_coef . RERANK_FEATURES)``.
+      ``abstain_below`` to decide whether to say the articles don't say.
     """
 
     coef: tuple[float, ...]
@@ -60,18 +49,12 @@ class Weights:
     abstain_coef: tuple[float, ...]
     abstain_bias: float
     abstain_below: float
-    rerank_coef: tuple[float, ...]
-    rerank_bias: float
 
     @classmethod
     def load(cls, path: Path | None = None) -> Weights:
         file = path or WEIGHTS_FILE
         data = json.loads(file.read_text(encoding="utf-8"))
-        if (
-            tuple(data["features"]) != FEATURES
-            or tuple(data["question_features"]) != QUESTION_FEATURES
-            or tuple(data["rerank_features"]) != RERANK_FEATURES
-        ):
+        if tuple(data["features"]) != FEATURES or tuple(data["question_features"]) != QUESTION_FEATURES:
             raise ValueError(f"{file} was fitted for other features; refit with bench/fit_weights.py --write")
         return cls(
             coef=tuple(float(c) for c in data["coef"]),
@@ -79,8 +62,6 @@ class Weights:
             abstain_coef=tuple(float(c) for c in data["abstain_coef"]),
             abstain_bias=float(data["abstain_bias"]),
             abstain_below=float(data["abstain_below"]),
-            rerank_coef=tuple(float(c) for c in data["rerank_coef"]),
-            rerank_bias=float(data["rerank_bias"]),
         )
 
     def answerable(self, question_features: np.ndarray) -> float:
@@ -198,52 +179,6 @@ def score_sentences(s: Snapshot, q: Query, chunks: dict[int, float], weights: We
     out = [Scored(int(sid), float(p), tuple(float(v) for v in row)) for sid, p, row in zip(sids, probs, x, strict=True)]
     out.sort(key=lambda item: (-item.score, item.sentence))
     return out
-
-
-def late_interaction(question: Tokens, sentences: Sequence[Tokens]) -> np.ndarray:
-    """:data:`LATE_FEATURES` of each sentence against the question.
-
-    Returns:
-        float32 array of shape (len(sentences), len(LATE_FEATURES)).
-    """
-    out = np.zeros((len(sentences), len(LATE_FEATURES)), dtype=np.float32)
-    content = [i for i, piece in enumerate(question.pieces) if _content_piece(piece)]
-    q = question.vectors[content] if content else question.vectors  # (m, dim)
-    if not len(q):
-        return out
-    for row, sentence in enumerate(sentences):
-        if len(sentence.vectors):
-            best = (q @ sentence.vectors.T).max(axis=1)  # (m,): each question piece's best match
-            out[row] = (best.mean(), best.min())
-    return out
-
-
-def _content_piece(piece: str) -> bool:
-    """A word piece that carries meaning: not punctuation, not a stopword (continuations count)."""
-    word = piece.removeprefix("##")
-    return word.isalnum() and (piece.startswith("##") or word not in STOPWORDS)
-
-
-def rerank(scored: list[Scored], late: np.ndarray, weights: Weights) -> list[Scored]:
-    """Re-order the first ``len(late)`` sentences by the late-interaction model; the rest keep their place.
-
-    The re-read sentences take the late-interaction model's chance as their score; a sentence below
-    them keeps its own, capped at theirs, so scores still fall down the list.
-
-    Args:
-        scored: Sentences best first, as :func:`score_sentences` gives them.
-        late: (k, len(LATE_FEATURES)) from :func:`late_interaction` for ``scored[:k]``.
-    """
-    head = scored[: len(late)]
-    if not head:
-        return scored
-    x = np.hstack([np.array([item.features for item in head], dtype=np.float32), late])  # (k, RERANK_FEATURES)
-    logits = x @ np.asarray(weights.rerank_coef, dtype=np.float32) + weights.rerank_bias
-    probs = 1.0 / (1.0 + np.exp(-logits))
-    order = np.argsort(-probs, kind="stable")
-    floor = float(probs.min())
-    tail = [Scored(x.sentence, min(x.score, floor), x.features) for x in scored[len(head) :]]
-    return [Scored(head[i].sentence, float(probs[i]), head[i].features) for i in order] + tail
 
 
 QUESTION_FEATURES = (

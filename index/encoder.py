@@ -9,7 +9,7 @@ import logging
 import os
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import NamedTuple, Protocol, runtime_checkable
+from typing import Protocol
 
 import numpy as np
 
@@ -44,22 +44,6 @@ class Encoder(Protocol):
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         """Word pieces of each text, including the model's special tokens."""
-        ...
-
-
-class Tokens(NamedTuple):
-    """One text's word pieces ([CLS] and [SEP] left out) and their contextual embeddings."""
-
-    pieces: tuple[str, ...]  # as the tokenizer writes them: "news", "##paper", ","
-    vectors: np.ndarray  # float32 (len(pieces), dim), unit rows
-
-
-@runtime_checkable
-class TokenEncoder(Protocol):
-    """An encoder that can also hand back its token embeddings (for late interaction)."""
-
-    def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[Tokens]]:
-        """Returns: (what ``encode`` gives, (n, dim); the :class:`Tokens` of each text, in order)."""
         ...
 
 
@@ -146,20 +130,6 @@ class SentenceTransformerEncoder:
                 progress(len(part))
         return out
 
-    def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[Tokens]]:
-        texts = list(texts)
-        if not texts:
-            return np.zeros((0, self.dim), dtype=np.float32), []
-        hidden = self._model.encode(texts, output_value="token_embeddings", convert_to_numpy=False)
-        tokenizer = self._model.tokenizer
-        ids = tokenizer(texts, truncation=True, max_length=self.max_tokens)["input_ids"]
-        tokens = []
-        for row, piece_ids in zip(hidden, ids, strict=True):
-            vectors = row.float().numpy()[1 : len(piece_ids) - 1]
-            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-            tokens.append(Tokens(tuple(tokenizer.convert_ids_to_tokens(piece_ids[1:-1])), vectors))
-        return self.encode(texts, batch_size=len(texts)), tokens
-
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         tokenizer = self._model.tokenizer
         return [len(ids) for ids in tokenizer(list(texts), add_special_tokens=True)["input_ids"]]
@@ -191,7 +161,7 @@ def load_encoder(model_name: str, precision: str, models_dir: Path, *, threads: 
     from .onnx_encoder import EXPORT_FORMAT, META_FILE, OnnxEncoder
 
     target = export_dir(model_name, precision, models_dir)
-    if _export_format(target / META_FILE) != EXPORT_FORMAT:  # missing, or made by an older citebot
+    if _export_format(target / META_FILE) != EXPORT_FORMAT:  # missing, unreadable, or of another citebot
         _export(model_name, precision, target)
     return OnnxEncoder(target, threads=threads)
 

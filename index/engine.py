@@ -30,7 +30,7 @@ from .articles import (
 )
 from .builder import ChunkSettings, assemble
 from .config import Config
-from .encoder import Encoder, TokenEncoder, Tokens, load_encoder
+from .encoder import Encoder, load_encoder
 from .errors import (
     ArticleError,
     BusyError,
@@ -182,55 +182,11 @@ class Engine:
         if k < 1:
             raise QuestionError(f"top_k must be at least 1, got {k}")
         snap = self.snapshot()
-        late = self._late_encoder()
-        question_tokens: list[Tokens | None] = [None] * len(texts)
-        if late is not None:
-            vectors, tokens = late.encode_with_tokens(texts)
-            question_tokens = list(tokens)
-        else:
-            vectors = self.encoder.encode(texts, batch_size=max(1, len(texts)))
-        threshold = self.config.search.abstain_below
-        if threshold is None:
-            threshold = self._weights.abstain_below
-        ranked = []
-        for text, vector in zip(texts, vectors, strict=True):
-            query = answering.prepare(text, vector)
-            scored = self._rank(snap, query)
-            confidence = self._weights.answerable(answering.question_features(snap, query, scored))
-            ranked.append((text, scored, not scored or confidence < threshold))
-        if late is not None:
-            ranked = self._reread(snap, late, ranked, question_tokens)
-        return [(self._compose(snap, text, scored, refuse, k), snap, scored) for text, scored, refuse in ranked]
-
-    def _late_encoder(self) -> TokenEncoder | None:
-        """The encoder for late interaction, when it is on and the encoder can give token embeddings."""
-        encoder = self.encoder
-        if self.config.search.rerank and isinstance(encoder, TokenEncoder):
-            return encoder
-        return None
-
-    def _reread(
-        self,
-        snap: Snapshot,
-        late: TokenEncoder,
-        ranked: list[tuple[str, list[answering.Scored], bool]],
-        question_tokens: list[Tokens | None],
-    ) -> list[tuple[str, list[answering.Scored], bool]]:
-        """Re-order each answered question's best ``search.rerank`` sentences by late interaction;
-        all their sentences go through the model in one call."""
-        depth = self.config.search.rerank
-        wanted = sorted({item.sentence for _, scored, refuse in ranked if not refuse for item in scored[:depth]})
-        if not wanted:
-            return ranked
-        _, tokens = late.encode_with_tokens([snap.sentence_text(sid) for sid in wanted])
-        by_sentence = dict(zip(wanted, tokens, strict=True))
+        vectors = self.encoder.encode(texts, batch_size=max(1, len(texts)))
         out = []
-        for (text, scored, refuse), question in zip(ranked, question_tokens, strict=True):
-            if not refuse and question is not None:
-                head = scored[:depth]
-                features = answering.late_interaction(question, [by_sentence[x.sentence] for x in head])
-                scored = answering.rerank(scored, features, self._weights)
-            out.append((text, scored, refuse))
+        for text, vector in zip(texts, vectors, strict=True):
+            answer, scored = self._answer(snap, text, vector, k)
+            out.append((answer, snap, scored))
         return out
 
     def _check_question(self, question: str) -> str:
@@ -247,14 +203,20 @@ class Engine:
         chunks = answering.retrieve_chunks(snap, query, candidates=search.candidates, keep=search.chunks)
         return answering.score_sentences(snap, query, chunks, self._weights)
 
-    def _compose(self, snap: Snapshot, text: str, scored: list[answering.Scored], refuse: bool, k: int) -> Answer:
-        if refuse:
-            return Answer(question=text, abstained=True, reason="no sentence is relevant enough")
+    def _answer(self, snap: Snapshot, text: str, vector, k: int) -> tuple[Answer, list[answering.Scored]]:
+        query = answering.prepare(text, vector)
+        scored = self._rank(snap, query)
+        threshold = self.config.search.abstain_below
+        if threshold is None:
+            threshold = self._weights.abstain_below
+        confidence = self._weights.answerable(answering.question_features(snap, query, scored))
+        if not scored or confidence < threshold:
+            return Answer(question=text, abstained=True, reason="no sentence is relevant enough"), scored
         picked = answering.dedupe(snap, scored, limit=k)
         citations = tuple(c for c in (answering.cite(snap, x) for x in picked) if c is not None)
         if not citations:
-            return Answer(question=text, abstained=True, reason="no quote could be verified")
-        return Answer(question=text, abstained=False, citations=citations)
+            return Answer(question=text, abstained=True, reason="no quote could be verified"), scored
+        return Answer(question=text, abstained=False, citations=citations), scored
 
     def articles(self) -> list[ArticleInfo]:
         """The indexed articles, by id."""

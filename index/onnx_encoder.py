@@ -16,17 +16,15 @@ from typing import Any
 
 import numpy as np
 
-from .encoder import Tokens
 from .errors import IndexMismatchError
 
 log = logging.getLogger(__name__)
 
-EXPORT_FORMAT = 2  # 2: a second output, the token embeddings
+EXPORT_FORMAT = 1
 ONNX_FILE = "model.onnx"
 TOKENIZER_FILE = "tokenizer.json"
 META_FILE = "export.json"
 OUTPUT_NAME = "sentence_embedding"
-TOKENS_NAME = "token_embeddings"
 QUANTIZE_MODES = (None, "int8")
 
 # Opset 17 has LayerNormalization as one op, which onnxruntime runs as one fused kernel; the legacy
@@ -54,9 +52,6 @@ def export_onnx(model_dir: Path, out_dir: Path, *, quantize: str | None = None) 
     normalised. Pooling and normalisation are in the graph rather than in numpy because they match
     sentence-transformers to float rounding, and the session then hands back (batch, dim) instead
     of (batch, seq, dim) hidden states: less to copy out and nothing left for the caller to get wrong.
-    It also returns ``token_embeddings``: float32 (batch, seq, dim), the last hidden state that the
-    pooling averages; onnxruntime copies it out only when a caller asks for it (late interaction
-    over a question's few best sentences, :meth:`OnnxEncoder.encode_with_tokens`).
 
     This is the only function that imports torch and transformers. Everything is written to a
     temporary sibling of ``out_dir`` that replaces ``out_dir`` only once complete, so a crash or a
@@ -112,7 +107,6 @@ def export_onnx(model_dir: Path, out_dir: Path, *, quantize: str | None = None) 
         trace_inputs = _dummy_inputs(torch, input_names, batch=2, seq=8, pad_last=3)
         dynamic = {name: {0: "batch", 1: "sequence"} for name in input_names}
         dynamic[OUTPUT_NAME] = {0: "batch"}
-        dynamic[TOKENS_NAME] = {0: "batch", 1: "sequence"}
         with torch.no_grad(), warnings.catch_warnings():
             # TracerWarnings about Python bools in transformers' mask code: harmless here, because
             # the export is checked at another batch and sequence length right after.
@@ -124,7 +118,7 @@ def export_onnx(model_dir: Path, out_dir: Path, *, quantize: str | None = None) 
                 tuple(trace_inputs[name] for name in input_names),
                 str(fp32_path),
                 input_names=input_names,
-                output_names=[OUTPUT_NAME, TOKENS_NAME],
+                output_names=[OUTPUT_NAME],
                 dynamic_axes=dynamic,
                 opset_version=_OPSET,
                 do_constant_folding=True,
@@ -137,9 +131,8 @@ def export_onnx(model_dir: Path, out_dir: Path, *, quantize: str | None = None) 
             fp32_path.unlink()
 
         check = _check_against_torch(wrapper, onnx_path, input_names, torch)
-        worst = min(check["min_cosine"], check["min_token_cosine"])
-        if quantize is None and worst < 0.9999:
-            raise RuntimeError(f"exported graph disagrees with torch (min cosine {worst:.6f})")
+        if quantize is None and check["min_cosine"] < 0.9999:
+            raise RuntimeError(f"exported graph disagrees with torch (min cosine {check['min_cosine']:.6f})")
         shutil.copyfile(model_dir / TOKENIZER_FILE, tmp / TOKENIZER_FILE)
 
         meta: dict[str, Any] = {
@@ -150,7 +143,6 @@ def export_onnx(model_dir: Path, out_dir: Path, *, quantize: str | None = None) 
             "tokenizer_sha256": _sha256(tmp / TOKENIZER_FILE),
             "inputs": input_names,
             "output": OUTPUT_NAME,
-            "token_output": TOKENS_NAME,
             "dim": int(model.config.hidden_size),
             "max_seq_length": st_config["max_seq_length"],
             "do_lower_case": st_config["do_lower_case"],
@@ -289,41 +281,8 @@ class OnnxEncoder:
             float32 array of shape (n, dim), rows L2-normalised, row i for texts[i].
         """
         out = np.zeros((len(texts), self._dim), dtype=np.float32)
-        for batch, (pooled,) in self._run(texts, [OUTPUT_NAME], batch_size):
-            out[batch] = pooled
-            if progress:
-                progress(len(batch))
-        return out
-
-    def encode_with_tokens(self, texts: Sequence[str]) -> tuple[np.ndarray, list[Tokens]]:
-        """Embed texts, and keep the embedding of each of their word pieces.
-
-        Returns:
-            (the rows :meth:`encode` gives, float32 (n, dim); for each text its :class:`Tokens`:
-            word pieces without [CLS] and [SEP], and their hidden states as float32 unit rows).
-        """
-        out = np.zeros((len(texts), self._dim), dtype=np.float32)
-        tokens: list[Tokens | None] = [None] * len(texts)
-        encodings = self._tokenizer.encode_batch(self._prepare(texts)) if len(texts) else []
-        for batch, (pooled, hidden) in self._run(texts, [OUTPUT_NAME, TOKENS_NAME], len(texts)):
-            out[batch] = pooled
-            for row, i in enumerate(batch):
-                pieces = encodings[i].tokens
-                vectors = hidden[row, 1 : len(pieces) - 1]  # (pieces - 2, dim): [CLS] and [SEP] left out
-                norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-                tokens[i] = Tokens(tuple(pieces[1:-1]), vectors / np.maximum(norms, 1e-12))
-        return out, [t for t in tokens if t is not None]
-
-    def _run(
-        self, texts: Sequence[str], outputs: list[str], batch_size: int
-    ) -> Iterator[tuple[np.ndarray, list[np.ndarray]]]:
-        """Run the graph over texts in batches of similar length.
-
-        Yields:
-            (indices into texts, int64 (b,); the requested outputs for those rows, in that order).
-        """
         if len(texts) == 0:
-            return
+            return out
         ids = self._tokenize(texts)
         lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
         # Stable, so the same input always gives the same batches and so the same bits.
@@ -339,7 +298,10 @@ class OnnxEncoder:
             feed = {"input_ids": input_ids, "attention_mask": mask}
             if "token_type_ids" in self._inputs:
                 feed["token_type_ids"] = np.zeros_like(input_ids)  # one segment: all zeros, as BERT's tokenizer gives
-            yield batch, self._session.run(outputs, feed)
+            out[batch] = self._session.run([OUTPUT_NAME], feed)[0]
+            if progress:
+                progress(len(batch))
+        return out
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         """Word pieces of each text including [CLS] and [SEP], not truncated.
@@ -418,8 +380,7 @@ def _forward_parameters(model: Any) -> set[str]:
 
 
 def _pooled_wrapper(model: Any, input_names: list[str]) -> Any:
-    """Wrap a transformers model so its outputs are the sentence embedding (batch, dim) and the
-    token embeddings (batch, seq, dim)."""
+    """Wrap a transformers model so its output is the sentence embedding (batch, dim)."""
     import torch
 
     class PooledEncoder(torch.nn.Module):
@@ -427,7 +388,7 @@ def _pooled_wrapper(model: Any, input_names: list[str]) -> Any:
             super().__init__()
             self.model = model
 
-        def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        def forward(self, *inputs: torch.Tensor) -> torch.Tensor:
             # By keyword: transformers 5 put other parameters between BERT's positional inputs.
             kwargs = dict(zip(input_names, inputs, strict=True))
             hidden = self.model(**kwargs).last_hidden_state  # (batch, seq, dim)
@@ -435,9 +396,7 @@ def _pooled_wrapper(model: Any, input_names: list[str]) -> Any:
             mask = kwargs["attention_mask"].unsqueeze(-1).to(hidden.dtype)  # (batch, seq, 1)
             summed = (hidden * mask).sum(dim=1)  # (batch, dim)
             counts = torch.clamp(mask.sum(dim=1), min=1e-9)  # (batch, 1)
-            return torch.nn.functional.normalize(
-                summed / counts, p=2, dim=-1
-            ), hidden  # (batch, dim), (batch, seq, dim)
+            return torch.nn.functional.normalize(summed / counts, p=2, dim=-1)  # (batch, dim)
 
     return PooledEncoder()
 
@@ -462,19 +421,11 @@ def _check_against_torch(wrapper: Any, onnx_path: Path, input_names: list[str], 
 
     inputs = _dummy_inputs(torch, input_names, batch=3, seq=13, pad_last=5)
     with torch.no_grad():
-        pooled, hidden = (t.numpy() for t in wrapper(*(inputs[n] for n in input_names)))
+        expected = wrapper(*(inputs[n] for n in input_names)).numpy()  # (3, dim)
     session = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"])
-    got, got_tokens = session.run([OUTPUT_NAME, TOKENS_NAME], {n: t.numpy() for n, t in inputs.items()})
-    cosines = (pooled * got).sum(axis=1)  # (3,)
-    real = inputs["attention_mask"].numpy().astype(bool)  # (3, 13): padded positions are not compared
-    a, b = hidden[real], got_tokens[real]  # (tokens, dim)
-    token_cosines = (a * b).sum(axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
-    return {
-        "batch": 3,
-        "sequence": 13,
-        "min_cosine": float(cosines.min()),
-        "min_token_cosine": float(token_cosines.min()),
-    }
+    got = session.run([OUTPUT_NAME], {n: t.numpy() for n, t in inputs.items()})[0]  # (3, dim)
+    cosines = (expected * got).sum(axis=1)
+    return {"batch": 3, "sequence": 13, "min_cosine": float(cosines.min())}
 
 
 class _QuietRootLogger(logging.Filter):
