@@ -37,6 +37,7 @@ class Sample:
     x: np.ndarray  # (n, f) features of the candidates
     y: np.ndarray  # (n,) 1.0 for candidates that answer
     answerable: bool
+    kind: str | None  # of an unanswerable question: near-miss or off-topic, when the set says
     snap: object
     query: object
     sids: np.ndarray
@@ -62,7 +63,9 @@ def collect(paths: list[Path]) -> list[Sample]:
                 [is_hit(q, snap.articles[int(snap.sentences[i, 0])].id, snap.sentence_text(int(i))) for i in sids],
                 dtype=np.float32,
             )
-            samples.append(Sample(qset.name, q.article_id, q.article_id or q.id, x, y, q.answerable, snap, query, sids))
+            samples.append(
+                Sample(qset.name, q.article_id, q.article_id or q.id, x, y, q.answerable, q.kind, snap, query, sids)
+            )
         print(f"{qset.name}: {len(qset.questions)} questions", file=sys.stderr)
     return samples
 
@@ -158,6 +161,7 @@ def choose_threshold(samples: list[Sample], model: Model) -> float:
 def metrics(samples: list[Sample], model: Model, abstain: bool = True) -> dict[str, float]:
     hit1 = hit3 = n = 0
     right = abst = unans = 0
+    kinds: dict[str, int] = {}
     for s in samples:
         probs = model.probs(s)
         refuse = abstain and model.answerable(s) < model.tau
@@ -170,8 +174,11 @@ def metrics(samples: list[Sample], model: Model, abstain: bool = True) -> dict[s
         else:
             unans += 1
             right += refuse
+            if s.kind:
+                kinds[f"refused[{s.kind}]"] = kinds.get(f"refused[{s.kind}]", 0) + refuse
+                kinds[f"of[{s.kind}]"] = kinds.get(f"of[{s.kind}]", 0) + 1
         abst += refuse
-    out = {"hit@1": hit1 / n if n else 0.0, "hit@3": hit3 / n if n else 0.0, "questions": n}
+    out = {"hit@1": hit1 / n if n else 0.0, "hit@3": hit3 / n if n else 0.0, "questions": n, **kinds}
     if unans:
         out["abstain_precision"] = right / abst if abst else 0.0
         out["abstain_recall"] = right / unans
@@ -236,6 +243,16 @@ def main() -> None:
             f"{name:<10} held-out hit@1 {agg['hit@1']:.3f} hit@3 {agg['hit@3']:.3f}{extra}   (folds: {folds})"
             f"\n{'':<10} never abstaining: hit@1 {agg['rank_hit@1']:.3f} hit@3 {agg['rank_hit@3']:.3f}"
         )
+        kinds = sorted({k[len("of[") : -1] for r in rows for k in r if k.startswith("of[")})
+        for kind in kinds:
+            refused = sum(r.get(f"refused[{kind}]", 0) for r in rows)
+            of = sum(r.get(f"of[{kind}]", 0) for r in rows)
+            agg[f"refused[{kind}]"], agg[f"of[{kind}]"] = refused, of
+        if kinds:
+            print(
+                f"{'':<10} refused: "
+                + ", ".join(f"{agg[f'refused[{k}]']:.0f} of {agg[f'of[{k}]']:.0f} {k}" for k in kinds)
+            )
     model = fit(samples, args.l2)
     print(
         "weights:",

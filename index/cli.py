@@ -284,6 +284,10 @@ def eval_command(
                 _fmt(m[k]) for k in ("hit@1", "hit@3", "recall@5", "mrr@10", "abstain_precision", "abstain_recall")
             ]
             click.echo(f"{name:<17}{cells[0]:>7}{cells[1]:>7}{cells[2]:>7}{cells[3]:>8}{cells[4]:>8}{cells[5]:>8}")
+        kinds = [(k[len("abstain_recall[") : -1], v) for k, v in first.items() if k.startswith("abstain_recall[")]
+        if kinds:
+            recalls = ", ".join(f"{kind} questions {_fmt(v)}" for kind, v in kinds)
+            click.echo(f"(citebot's abstention recall on {recalls})")
         tutorial = r.methods.get("tutorial-chunks", {}).get("chunk_hit@1")
         if tutorial is not None:
             click.echo(f"(tutorial-chunks: its top 1,000-character chunk contains an answer for {tutorial:.3f})")

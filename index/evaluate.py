@@ -36,6 +36,7 @@ class Question:
     article_id: str | None
     question: str
     answers: tuple[str, ...]
+    kind: str | None = None  # of an unanswerable question, when the set says: "near-miss" or "off-topic"
 
     @property
     def answerable(self) -> bool:
@@ -69,7 +70,13 @@ def load_question_set(path: Path, corpus: Path | None, work_dir: Path) -> Questi
         lines = path.read_text(encoding="utf-8").splitlines()
         rows = [json.loads(line) for line in lines if line.strip()]
         questions = [
-            Question(str(r["id"]), r.get("article_id") or None, str(r["question"]), tuple(r.get("answers") or ()))
+            Question(
+                str(r["id"]),
+                r.get("article_id") or None,
+                str(r["question"]),
+                tuple(r.get("answers") or ()),
+                str(r["kind"]) if r.get("kind") else None,
+            )
             for r in rows
         ]
     except (OSError, ValueError, KeyError, TypeError) as exc:
@@ -259,7 +266,9 @@ def is_hit(q: Question, article_id: str, text: str) -> bool:
 
 
 def score(questions: Sequence[Question], results: Sequence[Result]) -> dict[str, float | None]:
-    """Sentence hit@1/hit@3, article recall@5 and MRR@10 on answerable questions; abstention P/R."""
+    """Sentence hit@1/hit@3, article recall@5 and MRR@10 on answerable questions; abstention P/R,
+    and the recall per kind of unanswerable question (``abstain_recall[near-miss]``...) where the set
+    labels them."""
     answerable = [(q, r) for q, r in zip(questions, results, strict=True) if q.answerable]
     unanswerable = [(q, r) for q, r in zip(questions, results, strict=True) if not q.answerable]
 
@@ -274,7 +283,12 @@ def score(questions: Sequence[Question], results: Sequence[Result]) -> dict[str,
     abstained_right = sum(1 for _, r in unanswerable if r.abstained)
     abstained_all = sum(1 for _, r in list(answerable) + list(unanswerable) if r.abstained)
     chunk_hits = [any(is_hit(q, a, t) for a, t in r.chunks[:1]) for q, r in answerable if r.chunks]
+    by_kind = {
+        f"abstain_recall[{kind}]": _mean([r.abstained for q, r in unanswerable if q.kind == kind])
+        for kind in sorted({q.kind for q, _ in unanswerable if q.kind})
+    }
     return {
+        **by_kind,
         "chunk_hit@1": _mean(chunk_hits) if chunk_hits else None,
         "questions": len(questions),
         "answerable": len(answerable),

@@ -23,6 +23,7 @@ QUESTION_ID = re.compile(r"[a-z]+-\d{3,}")
 REQUIRED_META = ("title", "date", "source")
 AT = "\u0040"  # the set must not contain this character (written as an escape so this file has none)
 QUESTION_KEYS = {"id", "article_id", "question", "answers"}
+KINDS = ("near-miss", "off-topic")  # optional "kind" of an unanswerable question
 
 
 def parse_article(path: Path, errors: list[str]) -> str | None:
@@ -92,6 +93,7 @@ def main(folder: Path) -> int:
     questions_path = folder / "questions.jsonl"
     seen_ids: set[str] = set()
     answerable = unanswerable = 0
+    kinds: dict[str, int] = {}
     per_article: dict[str, int] = {slug: 0 for slug in articles}
     try:
         lines = questions_path.read_text(encoding="utf-8").splitlines()
@@ -107,8 +109,8 @@ def main(folder: Path) -> int:
         except json.JSONDecodeError as exc:
             errors.append(f"{where}: not valid JSON ({exc})")
             continue
-        if not isinstance(q, dict) or set(q) != QUESTION_KEYS:
-            errors.append(f"{where}: must be an object with exactly the keys {sorted(QUESTION_KEYS)}")
+        if not isinstance(q, dict) or set(q) - {"kind"} != QUESTION_KEYS:
+            errors.append(f"{where}: must be an object with the keys {sorted(QUESTION_KEYS)} (and optionally 'kind')")
             continue
         qid, article_id, question, answers = q["id"], q["article_id"], q["question"], q["answers"]
         if not isinstance(qid, str) or not QUESTION_ID.fullmatch(qid):
@@ -125,8 +127,11 @@ def main(folder: Path) -> int:
         if not isinstance(answers, list) or not all(isinstance(a, str) and a.strip() for a in answers):
             errors.append(f"{where}: answers must be a list of non-empty strings")
             continue
+        if "kind" in q and (article_id is not None or q["kind"] not in KINDS):
+            errors.append(f"{where}: 'kind' is only for unanswerable questions, one of {KINDS}")
         if article_id is None:
             unanswerable += 1
+            kinds[q.get("kind", "unlabelled")] = kinds.get(q.get("kind", "unlabelled"), 0) + 1
             if answers:
                 errors.append(f"{where}: article_id is null but answers are given")
             continue
@@ -154,7 +159,10 @@ def main(folder: Path) -> int:
     print(f"questions:    {total}")
     print(f"answerable:   {answerable}")
     share = f" ({unanswerable / total:.0%})" if total else ""
-    print(f"unanswerable: {unanswerable}{share}")
+    print(
+        f"unanswerable: {unanswerable}{share}"
+        + (f": {', '.join(f'{n} {k}' for k, n in sorted(kinds.items()))}" if kinds else "")
+    )
     for warning in warnings:
         print(f"warning: {warning}")
     for error in errors:
