@@ -22,7 +22,7 @@ FEATURES = (
     "window",  # mean cosine of the sentence and its neighbours (±1)
     "dense_gap",  # dense minus the best dense among the candidates (<= 0)
     "coverage_gap",  # coverage minus the best coverage among the candidates (<= 0)
-    "prev_coverage",  # coverage of the sentence before (the question may match the lead-in)
+    "lead_in",  # question weight the sentence before adds to this one's (its topic is set up there)
     "bigrams",  # share of the question's adjacent content-word pairs found in the sentence
     "novelty",  # share of the sentence's content words that the question does not already contain
     "type_number",  # how many/much/long... question and a number the question does not hold
@@ -144,9 +144,15 @@ def features(s: Snapshot, q: Query, chunks: dict[int, float]) -> tuple[np.ndarra
     kind = question_kind(q.text)
     question_lower = q.text.lower()
 
-    def coverage(sid: int) -> float:
-        present = set(terms(s.sentence_text(sid)))
-        return sum(v for t, v in idf.items() if t in present) / idf_total
+    term_sets: dict[int, set[str]] = {}
+
+    def present(sid: int) -> set[str]:
+        if sid not in term_sets:
+            term_sets[sid] = query_terms.intersection(terms(s.sentence_text(sid)))
+        return term_sets[sid]
+
+    def coverage(found: set[str]) -> float:
+        return sum(idf[t] for t in found) / idf_total
 
     dense = s.sentence_vectors[sids] @ q.vector
     for i, sid in enumerate(map(int, sids)):
@@ -155,10 +161,10 @@ def features(s: Snapshot, q: Query, chunks: dict[int, float]) -> tuple[np.ndarra
         lo, hi = art.first_sentence, art.first_sentence + art.sentences
         content = [w for w in words(text) if w not in STOPWORDS]
         out[i, 0] = dense[i]
-        out[i, 1] = coverage(sid)
+        out[i, 1] = coverage(present(sid))
         out[i, 2] = best_chunk[sid]
         out[i, 3] = float(np.mean(s.sentence_vectors[max(lo, sid - 1) : min(hi, sid + 2)] @ q.vector))
-        out[i, 6] = coverage(sid - 1) if sid - 1 >= lo else 0.0
+        out[i, 6] = coverage(present(sid - 1) - present(sid)) if sid - 1 >= lo else 0.0
         out[i, 7] = len(bigrams & _bigrams(text)) / len(bigrams) if bigrams else 0.0
         out[i, 8] = sum(1 for w in content if w not in q.words) / len(content) if content else 0.0
         if kind in KINDS:
