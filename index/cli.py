@@ -101,7 +101,8 @@ def _progress(total: int) -> Callable[[int], None] | None:
         return None
     from tqdm import tqdm
 
-    bar = tqdm(total=total, unit=" sentences", unit_scale=False, desc="embedding", file=sys.stderr, leave=False)
+    # The total counts every text embedded: new sentences and the chunks made of them.
+    bar = tqdm(total=total, unit=" texts", unit_scale=False, desc="embedding", file=sys.stderr, leave=False)
 
     def update(n: int) -> None:
         bar.update(n)

@@ -49,6 +49,7 @@ from .store import (
     clean_builds,
     current_build,
     load_snapshot,
+    published_articles,
     write_build,
     write_lock,
 )
@@ -394,7 +395,7 @@ class Engine:
                 skipped.append(
                     (str(f.path.relative_to(corpus)), str(exc) + ("; its indexed version is kept" if kept else ""))
                 )
-        old = dict(previous.manifest.get("articles", {})) if previous else {}
+        old = dict(previous.manifest.get("articles", {})) if previous else published_articles(self.config.index_dir)
         new = {a.id: a.sha256 for a in articles}
         added = tuple(sorted(i for i in new if i not in old))
         updated = tuple(sorted(i for i in new if i in old and old[i] != new[i]))

@@ -30,7 +30,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from .errors import BusyError, IndexMismatchError, IndexMissingError, IndexWriteError
+from .errors import BusyError, CitebotError, IndexMismatchError, IndexMissingError, IndexWriteError
 from .lexical import LexicalIndex
 
 log = logging.getLogger(__name__)
@@ -96,6 +96,20 @@ def current_build(index_dir: Path) -> str | None:
     except OSError as exc:
         raise IndexMismatchError(f"{index_dir / 'CURRENT'} cannot be read ({exc.strerror})") from exc
     return text or None
+
+
+def published_articles(index_dir: Path) -> dict[str, str]:
+    """Article id -> content hash as the published build's manifest lists them, read without loading
+    (or checking) the build: what a rebuild compares against when the build itself is damaged.
+    Empty when there is no readable manifest."""
+    try:
+        build = current_build(index_dir)
+        if build is None:
+            return {}
+        articles = json.loads((index_dir / "builds" / build / "manifest.json").read_text(encoding="utf-8"))["articles"]
+        return {str(k): str(v) for k, v in articles.items()}
+    except (CitebotError, OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
 
 
 @contextlib.contextmanager

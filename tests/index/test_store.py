@@ -67,6 +67,7 @@ def test_a_damaged_file_is_refused_with_the_fix(seed_engine: Engine) -> None:
         Engine(seed_engine.config, encoder=seed_engine.encoder).ask("who led the protest?")
     report = Engine(seed_engine.config, encoder=seed_engine.encoder).rebuild()  # the fix the message names
     assert report.embedded_sentences == report.sentences  # nothing reused from a damaged build
+    assert report.unchanged == 1 and not report.added  # the article itself did not change
     assert "Bushra Bibi" in seed_engine.ask("who led the protest?").citations[0].text
 
 
