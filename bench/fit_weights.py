@@ -3,10 +3,12 @@
     python bench/fit_weights.py [--write] [--folds 5] [QUESTIONS.jsonl ...]
 
 Every question of every set goes through the engine's real retrieval; each candidate sentence is
-labelled a hit when it is cited to the gold article and contains a gold answer. A logistic model is
-fitted on the training articles of each fold and judged on the held-out ones (hit@1, hit@3, and for
-sets with unanswerable questions, abstention precision/recall at a threshold chosen on the training
-folds). ``--write`` refits on everything and stores the weights with the held-out report.
+labelled a hit when it is cited to the gold article and contains a gold answer. Three logistic
+models are fitted on the training articles of each fold: which sentence answers, whether any does,
+and the re-read order of the best ``search.rerank`` (with the residual similarity); they are judged
+on the held-out articles (hit@1, hit@3, and for sets with unanswerable questions, abstention
+precision/recall at a threshold chosen on the training folds). ``--write`` refits on everything and
+stores the weights with the held-out report.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ class Sample:
     article: str | None  # gold article (None: unanswerable)
     group: str  # the article the question is about, or its own id: what a fold holds out
     x: np.ndarray  # (n, f) features of the candidates
+    residual: np.ndarray  # (n, 1) cosine of the residuals of question and candidate (answer.residuals)
     y: np.ndarray  # (n,) 1.0 for candidates that answer
     answerable: bool
     kind: str | None  # of an unanswerable question: near-miss or off-topic, when the set says
@@ -43,8 +46,11 @@ class Sample:
     sids: np.ndarray
 
 
+CONFIG = load_config(ROOT / "config.yaml")
+
+
 def collect(paths: list[Path]) -> list[Sample]:
-    config = load_config(ROOT / "config.yaml")
+    config = CONFIG
     samples: list[Sample] = []
     encoder = None
     for path in paths:
@@ -52,9 +58,11 @@ def collect(paths: list[Path]) -> list[Sample]:
         engine = eval_engine(config, qset, encoder)
         encoder = engine.encoder
         snap = engine.snapshot()
-        vectors = engine.encoder.encode([q.question for q in qset.questions], batch_size=64)
-        for q, vec in zip(qset.questions, vectors, strict=True):
-            query = answering.prepare(" ".join(q.question.split()), vec)
+        texts = [" ".join(q.question.split()) for q in qset.questions]
+        vectors = engine.encoder.encode(texts, batch_size=64)
+        pending: list[tuple[int, list[tuple[str, str]]]] = []
+        for q, text, vec in zip(qset.questions, texts, vectors, strict=True):
+            query = answering.prepare(text, vec)
             chunks = answering.retrieve_chunks(
                 snap, query, candidates=config.search.candidates, keep=config.search.chunks
             )
@@ -63,9 +71,30 @@ def collect(paths: list[Path]) -> list[Sample]:
                 [is_hit(q, snap.articles[int(snap.sentences[i, 0])].id, snap.sentence_text(int(i))) for i in sids],
                 dtype=np.float32,
             )
+            pending.append((len(samples), [answering.residuals(text, snap.sentence_text(int(i))) for i in sids]))
+            residual = np.zeros((len(sids), 1), dtype=np.float32)
             samples.append(
-                Sample(qset.name, q.article_id, q.article_id or q.id, x, y, q.answerable, q.kind, snap, query, sids)
+                Sample(
+                    qset.name,
+                    q.article_id,
+                    q.article_id or q.id,
+                    x,
+                    residual,
+                    y,
+                    q.answerable,
+                    q.kind,
+                    snap,
+                    query,
+                    sids,
+                )
             )
+        # Every residual of every candidate, embedded once.
+        unique = sorted({t for _, pairs in pending for pair in pairs for t in pair})
+        row = {t: i for i, t in enumerate(unique)}
+        embedded = engine.encoder.encode(unique, batch_size=64)
+        for index, pairs in pending:
+            for j, (rest_q, rest_s) in enumerate(pairs):
+                samples[index].residual[j, 0] = embedded[row[rest_q]] @ embedded[row[rest_s]]
         print(f"{qset.name}: {len(qset.questions)} questions", file=sys.stderr)
     return samples
 
@@ -98,9 +127,21 @@ class Model:
     abstain_coef: np.ndarray
     abstain_bias: float
     tau: float
+    rerank_coef: np.ndarray
+    rerank_bias: float
 
     def probs(self, s: Sample) -> np.ndarray:
         return sigmoid(s.x @ self.coef + self.bias) if len(s.x) else np.zeros(0)
+
+    def order(self, s: Sample, depth: int) -> np.ndarray:
+        """Candidate positions best first, as the engine ranks them: by the sentence model, then the
+        first ``depth`` (``search.rerank``) re-ordered by the re-read model."""
+        order = np.argsort(-self.probs(s), kind="stable")
+        head = order[:depth]
+        if len(head):
+            reread = sigmoid(np.hstack([s.x[head], s.residual[head]]) @ self.rerank_coef + self.rerank_bias)
+            order[: len(head)] = head[np.argsort(-reread, kind="stable")]
+        return order
 
     def answerable(self, s: Sample) -> float:
         return float(sigmoid(question_x(s, self) @ self.abstain_coef + self.abstain_bias))
@@ -118,7 +159,9 @@ def fit(samples: list[Sample], l2: float) -> Model:
     """Stage 1: which sentence answers (candidates of answerable questions). Stage 2: whether any
     does (all questions), on the question features that stage 1's ranking yields."""
     train = [s for s in samples if s.answerable and len(s.x)]
-    coef, bias = logistic(np.concatenate([s.x for s in train]), np.concatenate([s.y for s in train]), l2)
+    y = np.concatenate([s.y for s in train])
+    coef, bias = logistic(np.concatenate([s.x for s in train]), y, l2)
+    r_coef, r_bias = logistic(np.concatenate([np.hstack([s.x, s.residual]) for s in train]), y, l2)
     # Stage 2 learns from the sets that have unanswerable questions: a set without any would only
     # teach it that every question is answerable.
     mixed = {s.set for s in samples if not s.answerable}
@@ -128,7 +171,7 @@ def fit(samples: list[Sample], l2: float) -> Model:
     # The same shrinkage as stage 1: at 0.1 the abstention model leaned on words the corpus never
     # uses and refused 5 % of xquad's answerable questions (held-out xquad hit@1 0.742 vs 0.766).
     a_coef, a_bias = logistic(qx, qy, l2)
-    model = Model(coef, bias, a_coef, a_bias, 0.5)
+    model = Model(coef, bias, a_coef, a_bias, 0.5, r_coef, r_bias)
     model.tau = choose_threshold(
         [s for s in samples if any(not t.answerable for t in samples if t.set == s.set)], model
     )
@@ -158,16 +201,17 @@ def choose_threshold(samples: list[Sample], model: Model) -> float:
     return best_tau
 
 
-def metrics(samples: list[Sample], model: Model, abstain: bool = True) -> dict[str, float]:
+def metrics(samples: list[Sample], model: Model, abstain: bool = True, depth: int | None = None) -> dict[str, float]:
+    """Held-out figures; ``depth``: how many best sentences are re-read (default: search.rerank)."""
+    depth = CONFIG.search.rerank if depth is None else depth
     hit1 = hit3 = n = 0
     right = abst = unans = 0
     kinds: dict[str, int] = {}
     for s in samples:
-        probs = model.probs(s)
         refuse = abstain and model.answerable(s) < model.tau
         if s.answerable:
             n += 1
-            order = np.argsort(-probs, kind="stable")
+            order = model.order(s, depth)
             if not refuse and len(order):
                 hit1 += bool(s.y[order[0]] > 0)
                 hit3 += bool(s.y[order[:3]].max() > 0)
@@ -219,6 +263,8 @@ def main() -> None:
                 m = metrics(part, model)
                 ranking = metrics(part, model, abstain=False)
                 m["rank_hit@1"], m["rank_hit@3"] = ranking["hit@1"], ranking["hit@3"]
+                plain = metrics(part, model, depth=0)
+                m["no_reread_hit@1"], m["no_reread_hit@3"] = plain["hit@1"], plain["hit@3"]
                 m["threshold"] = model.tau
                 held[name].append(m)
     report: dict[str, dict[str, float]] = {}
@@ -227,7 +273,7 @@ def main() -> None:
         total = sum(r["questions"] for r in rows)
         agg = {
             key: sum(r[key] * r["questions"] for r in rows) / total
-            for key in ("hit@1", "hit@3", "rank_hit@1", "rank_hit@3")
+            for key in ("hit@1", "hit@3", "rank_hit@1", "rank_hit@3", "no_reread_hit@1", "no_reread_hit@3")
         }
         for key in ("abstain_precision", "abstain_recall"):
             if key in rows[0]:
@@ -242,6 +288,8 @@ def main() -> None:
         print(
             f"{name:<10} held-out hit@1 {agg['hit@1']:.3f} hit@3 {agg['hit@3']:.3f}{extra}   (folds: {folds})"
             f"\n{'':<10} never abstaining: hit@1 {agg['rank_hit@1']:.3f} hit@3 {agg['rank_hit@3']:.3f}"
+            f"\n{'':<10} without the re-read (search.rerank 0): hit@1 {agg['no_reread_hit@1']:.3f}"
+            f" hit@3 {agg['no_reread_hit@3']:.3f}"
         )
         kinds = sorted({k[len("of[") : -1] for r in rows for k in r if k.startswith("of[")})
         for kind in kinds:
@@ -260,6 +308,11 @@ def main() -> None:
         f"bias={model.bias:+.2f}",
     )
     print(
+        "re-read:",
+        ", ".join(f"{n}={c:+.2f}" for n, c in zip(answering.RERANK_FEATURES, model.rerank_coef, strict=True)),
+        f"bias={model.rerank_bias:+.2f}",
+    )
+    print(
         "abstention:",
         ", ".join(f"{n}={c:+.2f}" for n, c in zip(answering.QUESTION_FEATURES, model.abstain_coef, strict=True)),
         f"bias={model.abstain_bias:+.2f}",
@@ -274,6 +327,9 @@ def main() -> None:
             "abstain_coef": [round(float(c), 4) for c in model.abstain_coef],
             "abstain_bias": round(model.abstain_bias, 4),
             "abstain_below": round(model.tau, 2),
+            "rerank_features": list(answering.RERANK_FEATURES),
+            "rerank_coef": [round(float(c), 4) for c in model.rerank_coef],
+            "rerank_bias": round(model.rerank_bias, 4),
             "fitted_on": [str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else p.name for p in args.sets],
             "held_out": report,
             "command": "python bench/fit_weights.py --write",

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .lexical import STOPWORDS, terms, words
+from .lexical import STOPWORDS, stem_word, terms, words
 from .models import Citation
 from .store import Snapshot
 
@@ -31,6 +31,9 @@ FEATURES = (
     "type_place",  # where/which city... question and a capitalized place the question does not hold
     "length",  # log of the sentence's word count
 )
+# The re-read of the best few (``search.rerank``): what is left of the question once the words the
+# sentence shares with it are taken out, against what is left of the sentence.
+RERANK_FEATURES = (*FEATURES, "residual")
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,8 @@ class Weights:
     - which sentence answers: ``score = sigmoid(bias + coef . FEATURES)``, read as the chance that
       the sentence answers the question;
     - whether any does: ``sigmoid(abstain_bias + abstain_coef . QUESTION_FEATURES)``, compared with
-      ``abstain_below`` to decide whether to say the articles don't say.
+      ``abstain_below`` to decide whether to say the articles don't say;
+    - the order of the best few, read again: ``sigmoid(rerank_bias + rerank_coef . RERANK_FEATURES)``.
     """
 
     coef: tuple[float, ...]
@@ -49,12 +53,18 @@ class Weights:
     abstain_coef: tuple[float, ...]
     abstain_bias: float
     abstain_below: float
+    rerank_coef: tuple[float, ...]
+    rerank_bias: float
 
     @classmethod
     def load(cls, path: Path | None = None) -> Weights:
         file = path or WEIGHTS_FILE
         data = json.loads(file.read_text(encoding="utf-8"))
-        if tuple(data["features"]) != FEATURES or tuple(data["question_features"]) != QUESTION_FEATURES:
+        if (
+            tuple(data["features"]) != FEATURES
+            or tuple(data["question_features"]) != QUESTION_FEATURES
+            or tuple(data["rerank_features"]) != RERANK_FEATURES
+        ):
             raise ValueError(f"{file} was fitted for other features; refit with bench/fit_weights.py --write")
         return cls(
             coef=tuple(float(c) for c in data["coef"]),
@@ -62,6 +72,8 @@ class Weights:
             abstain_coef=tuple(float(c) for c in data["abstain_coef"]),
             abstain_bias=float(data["abstain_bias"]),
             abstain_below=float(data["abstain_below"]),
+            rerank_coef=tuple(float(c) for c in data["rerank_coef"]),
+            rerank_bias=float(data["rerank_bias"]),
         )
 
     def answerable(self, question_features: np.ndarray) -> float:
@@ -185,6 +197,51 @@ def score_sentences(s: Snapshot, q: Query, chunks: dict[int, float], weights: We
     out = [Scored(int(sid), float(p), tuple(float(v) for v in row)) for sid, p, row in zip(sids, probs, x, strict=True)]
     out.sort(key=lambda item: (-item.score, item.sentence))
     return out
+
+
+def residuals(question: str, sentence: str) -> tuple[str, str]:
+    """The question without the words the sentence shares with it, and the sentence without the
+    words it shares with the question (words compared by stem; order and punctuation kept).
+
+    "who sang the national anthem?" against "Lady Gaga performed the national anthem." gives
+    ("who sang ?", "Lady Gaga performed ."): how well the rest of the sentence answers the rest of
+    the question, which the whole-sentence similarity blurs with the words they share.
+    """
+    q = _stemmed(question)
+    s = _stemmed(sentence)
+    q_stems, s_stems = {stem for _, stem in q}, {stem for _, stem in s}
+    rest_q = " ".join(word for word, stem in q if stem not in s_stems)
+    rest_s = " ".join(word for word, stem in s if stem not in q_stems)
+    return rest_q or ".", rest_s or "."
+
+
+_PIECE = re.compile(r"[\w'’-]+|[^\w\s]")
+
+
+def _stemmed(text: str) -> list[tuple[str, str]]:
+    return [(w, stem_word(re.split(r"['’]", w.lower(), maxsplit=1)[0])) for w in _PIECE.findall(text)]
+
+
+def rerank(scored: list[Scored], residual: np.ndarray, weights: Weights) -> list[Scored]:
+    """Re-order the first ``len(residual)`` sentences by the re-read model; the rest keep their place.
+
+    Args:
+        scored: Sentences best first, as :func:`score_sentences` gives them.
+        residual: (k,) cosine of the two :func:`residuals` of each of ``scored[:k]``.
+
+    The re-read sentences take the re-read model's chance as their score; a sentence below them
+    keeps its own, capped at theirs, so scores still fall down the list.
+    """
+    head = scored[: len(residual)]
+    if not head:
+        return scored
+    x = np.hstack([np.array([item.features for item in head], dtype=np.float32), residual.reshape(-1, 1)])
+    logits = x @ np.asarray(weights.rerank_coef, dtype=np.float32) + weights.rerank_bias
+    probs = 1.0 / (1.0 + np.exp(-logits))
+    order = np.argsort(-probs, kind="stable")
+    floor = float(probs.min())
+    tail = [Scored(item.sentence, min(item.score, floor), item.features) for item in scored[len(head) :]]
+    return [Scored(head[i].sentence, float(probs[i]), head[i].features) for i in order] + tail
 
 
 QUESTION_FEATURES = (

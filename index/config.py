@@ -48,6 +48,7 @@ class SearchConfig:
     top_k: int = 3  # citations returned
     candidates: int = 30  # hits taken from each retriever before fusion
     chunks: int = 6  # best fused chunks whose sentences are scored
+    rerank: int = 3  # best sentences read again against the question before the first is chosen; 0: off
     # Under this chance that some sentence answers, the engine says the articles don't say.
     # None: the threshold fitted with the weights (index/weights.json).
     abstain_below: float | None = None
@@ -205,6 +206,7 @@ def _check_values(config: Config, file: str) -> None:
             "between 0 and 1, or null",
         ),
         ("search.chunks", config.search.chunks >= 1, "at least 1"),
+        ("search.rerank", 0 <= config.search.rerank <= 20, "between 0 and 20"),
         ("search.max_question_chars", config.search.max_question_chars >= 1, "at least 1"),
         ("search.exact_search_max", config.search.exact_search_max >= 1, "at least 1"),
         ("bot.cooldown_questions", config.bot.cooldown_questions >= 1, "at least 1"),

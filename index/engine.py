@@ -17,6 +17,8 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
+import numpy as np
+
 from . import answer as answering
 from .articles import (
     HTML_SUFFIXES,
@@ -184,10 +186,45 @@ class Engine:
             raise QuestionError(f"top_k must be at least 1, got {k}")
         snap = self.snapshot()
         vectors = self.encoder.encode(texts, batch_size=max(1, len(texts)))
-        out = []
+        threshold = self.config.search.abstain_below
+        if threshold is None:
+            threshold = self._weights.abstain_below
+        ranked = []
         for text, vector in zip(texts, vectors, strict=True):
-            answer, scored = self._answer(snap, text, vector, k)
-            out.append((answer, snap, scored))
+            query = answering.prepare(text, vector)
+            scored = self._rank(snap, query)
+            confidence = self._weights.answerable(answering.question_features(snap, query, scored))
+            ranked.append((text, scored, not scored or confidence < threshold))
+        if self.config.search.rerank:
+            ranked = self._reread(snap, ranked)
+        return [(self._compose(snap, text, scored, refuse, k), snap, scored) for text, scored, refuse in ranked]
+
+    def _reread(
+        self, snap: Snapshot, ranked: list[tuple[str, list[answering.Scored], bool]]
+    ) -> list[tuple[str, list[answering.Scored], bool]]:
+        """Re-order each answered question's best ``search.rerank`` sentences by how well the rest of
+        each sentence answers the rest of the question; every residual goes through the model in one call."""
+        depth = self.config.search.rerank
+        pairs = {
+            answering.residuals(text, snap.sentence_text(item.sentence))
+            for text, scored, refuse in ranked
+            if not refuse
+            for item in scored[:depth]
+        }
+        if not pairs:
+            return ranked
+        residual_texts = sorted({t for pair in pairs for t in pair})
+        vectors = self.encoder.encode(residual_texts, batch_size=len(residual_texts))
+        row = {t: i for i, t in enumerate(residual_texts)}
+        out = []
+        for text, scored, refuse in ranked:
+            if not refuse:
+                cosines = []
+                for item in scored[:depth]:
+                    rest_q, rest_s = answering.residuals(text, snap.sentence_text(item.sentence))
+                    cosines.append(float(vectors[row[rest_q]] @ vectors[row[rest_s]]))
+                scored = answering.rerank(scored, np.asarray(cosines, dtype=np.float32), self._weights)
+            out.append((text, scored, refuse))
         return out
 
     def _check_question(self, question: str) -> str:
@@ -204,20 +241,14 @@ class Engine:
         chunks = answering.retrieve_chunks(snap, query, candidates=search.candidates, keep=search.chunks)
         return answering.score_sentences(snap, query, chunks, self._weights)
 
-    def _answer(self, snap: Snapshot, text: str, vector, k: int) -> tuple[Answer, list[answering.Scored]]:
-        query = answering.prepare(text, vector)
-        scored = self._rank(snap, query)
-        threshold = self.config.search.abstain_below
-        if threshold is None:
-            threshold = self._weights.abstain_below
-        confidence = self._weights.answerable(answering.question_features(snap, query, scored))
-        if not scored or confidence < threshold:
-            return Answer(question=text, abstained=True, reason="no sentence is relevant enough"), scored
+    def _compose(self, snap: Snapshot, text: str, scored: list[answering.Scored], refuse: bool, k: int) -> Answer:
+        if refuse:
+            return Answer(question=text, abstained=True, reason="no sentence is relevant enough")
         picked = answering.dedupe(snap, scored, limit=k)
         citations = tuple(c for c in (answering.cite(snap, x) for x in picked) if c is not None)
         if not citations:
-            return Answer(question=text, abstained=True, reason="no quote could be verified"), scored
-        return Answer(question=text, abstained=False, citations=citations), scored
+            return Answer(question=text, abstained=True, reason="no quote could be verified")
+        return Answer(question=text, abstained=False, citations=citations)
 
     def articles(self) -> list[ArticleInfo]:
         """The indexed articles, by id."""

@@ -48,6 +48,11 @@ def terms(text: str) -> list[str]:
     return _STEMMER.stemWords([w for w in words(text) if w not in STOPWORDS])
 
 
+def stem_word(word: str) -> str:
+    """The Snowball stem of one lowercased word, as :func:`terms` stems."""
+    return str(_STEMMER.stemWord(word))
+
+
 def terms_many(texts: Iterable[str]) -> list[list[str]]:
     return [terms(t) for t in texts]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import threading
 import time
@@ -11,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from index.articles import read_article_file
+from index.config import load_config
 from index.engine import Engine
 from index.errors import ArticleError, BusyError, IndexMissingError, NotFoundError, QuestionError
 from index.store import current_build, write_lock
-from tests.conftest import FIXTURES, NEWS, SEED, SEED_ID
+from tests.conftest import FIXTURES, NEWS, SEED, SEED_ID, write_config
 
 ARTICLES = FIXTURES / "articles"
 TUNNEL, FROST, LEVY = (ARTICLES / n for n in ("harbour-tunnel.md", "orchard-festival.md", "library-levy.md"))
@@ -241,3 +243,21 @@ def test_questions_are_answered_while_a_rebuild_runs(make_engine: Callable[..., 
     assert answered > 0 and refused > 0
     assert reports[0].added and current_build(engine.config.index_dir) != old_build
     assert len(engine.articles()) == 9
+
+
+def test_the_re_read_reorders_only_the_best_few(make_engine: Callable[..., Engine], tmp_path: Path) -> None:
+    reread = make_engine(*sorted((NEWS / "articles").glob("*.md")), config="search:\n  rerank: 3\n")
+    plain = Engine(load_config(write_config(tmp_path, "search:\n  rerank: 0\n")), encoder=reread.encoder)
+    questions = [json.loads(line)["question"] for line in (NEWS / "questions.jsonl").read_text().splitlines()[:80]]
+    changed = 0
+    for (answer, snap, ranked), (_, _, base) in zip(
+        reread.ask_ranked(questions), plain.ask_ranked(questions), strict=True
+    ):
+        assert [x.sentence for x in ranked[3:]] == [x.sentence for x in base[3:]]  # below the three: untouched
+        assert {x.sentence for x in ranked[:3]} == {x.sentence for x in base[:3]}  # the three: only re-ordered
+        scores = [x.score for x in ranked]
+        assert scores == sorted(scores, reverse=True)
+        changed += ranked[0].sentence != base[0].sentence
+        if not answer.abstained:
+            assert answer.citations[0].text == snap.sentence_text(ranked[0].sentence)
+    assert changed >= 1  # it does change some first quotes (by how much, held out: bench/fit_weights.py)
