@@ -205,25 +205,20 @@ class Engine:
         """Re-order each answered question's best ``search.rerank`` sentences by how well the rest of
         each sentence answers the rest of the question; every residual goes through the model in one call."""
         depth = self.config.search.rerank
-        pairs = {
-            answering.residuals(text, snap.sentence_text(item.sentence))
+        pairs = [
+            [] if refuse else [answering.residuals(text, snap.sentence_text(x.sentence)) for x in scored[:depth]]
             for text, scored, refuse in ranked
-            if not refuse
-            for item in scored[:depth]
-        }
-        if not pairs:
+        ]
+        residual_texts = sorted({t for question in pairs for pair in question for t in pair})
+        if not residual_texts:
             return ranked
-        residual_texts = sorted({t for pair in pairs for t in pair})
         vectors = self.encoder.encode(residual_texts, batch_size=len(residual_texts))
         row = {t: i for i, t in enumerate(residual_texts)}
         out = []
-        for text, scored, refuse in ranked:
-            if not refuse:
-                cosines = []
-                for item in scored[:depth]:
-                    rest_q, rest_s = answering.residuals(text, snap.sentence_text(item.sentence))
-                    cosines.append(float(vectors[row[rest_q]] @ vectors[row[rest_s]]))
-                scored = answering.rerank(scored, np.asarray(cosines, dtype=np.float32), self._weights)
+        for (text, scored, refuse), question in zip(ranked, pairs, strict=True):
+            if question:
+                cosines = np.array([vectors[row[q]] @ vectors[row[s]] for q, s in question], dtype=np.float32)
+                scored = answering.rerank(scored, cosines, self._weights)
             out.append((text, scored, refuse))
         return out
 
