@@ -226,12 +226,20 @@ class ReplayEncoder:
         self, texts: Sequence[str], *, batch_size: int = 64, progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        real: list[
+            int
+        ] = []  # questions and the re-read's residuals: the real model, in one call as the engine makes it
         for i, text in enumerate(texts):
             vec = self._table.get(text)
-            if vec is None:  # a chunk: the mean of its sentences; a question: the real model
+            if vec is None:  # a chunk: the mean of its sentences
                 parts = [self._table[s.text] for s in split_sentences(text) if s.text in self._table]
-                vec = np.mean(parts, axis=0) if parts else self._real.encode([text])[0]
+                if not parts:
+                    real.append(i)
+                    continue
+                vec = np.mean(parts, axis=0)
             out[i] = vec
+        if real:
+            out[real] = self._real.encode([texts[i] for i in real], batch_size=batch_size)
         out /= np.linalg.norm(out, axis=1, keepdims=True)
         return out
 
