@@ -136,9 +136,11 @@ class Model:
     def order(self, s: Sample, depth: int) -> np.ndarray:
         """Candidate positions best first, as the engine ranks them: by the sentence model, then the
         first ``depth`` (``search.rerank``) re-ordered by the re-read model."""
-        order = np.argsort(-self.probs(s), kind="stable")
+        probs = self.probs(s)
+        order = np.argsort(-probs, kind="stable")
         head = order[:depth]
-        if len(head):
+        close = len(order) > 1 and probs[order[0]] - probs[order[1]] < answering.RERANK_WITHIN
+        if len(head) and close:
             reread = sigmoid(np.hstack([s.x[head], s.residual[head]]) @ self.rerank_coef + self.rerank_bias)
             order[: len(head)] = head[np.argsort(-reread, kind="stable")]
         return order

@@ -203,10 +203,13 @@ class Engine:
         self, snap: Snapshot, ranked: list[tuple[str, list[answering.Scored], bool]]
     ) -> list[tuple[str, list[answering.Scored], bool]]:
         """Re-order each answered question's best ``search.rerank`` sentences by how well the rest of
-        each sentence answers the rest of the question; every residual goes through the model in one call."""
+        each sentence answers the rest of the question, where the best two are close
+        (:func:`answering.worth_rereading`); every residual goes through the model in one call."""
         depth = self.config.search.rerank
         pairs = [
-            [] if refuse else [answering.residuals(text, snap.sentence_text(x.sentence)) for x in scored[:depth]]
+            [answering.residuals(text, snap.sentence_text(x.sentence)) for x in scored[:depth]]
+            if not refuse and answering.worth_rereading(scored)
+            else []
             for text, scored, refuse in ranked
         ]
         residual_texts = sorted({t for question in pairs for pair in question for t in pair})

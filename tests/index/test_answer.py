@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from index.answer import FEATURES, Scored, Weights, rerank, residuals
+from index.answer import FEATURES, Scored, Weights, rerank, residuals, worth_rereading
 
 
 def test_residuals_drop_the_words_question_and_sentence_share() -> None:
@@ -31,3 +31,11 @@ def test_rerank_reorders_the_head_and_keeps_scores_falling() -> None:
     scores = [x.score for x in out]
     assert scores == sorted(scores, reverse=True)
     assert rerank(scored, np.zeros(0, dtype=np.float32), weights) == scored
+
+
+def test_only_close_calls_are_re_read() -> None:
+    features = tuple(0.0 for _ in FEATURES)
+    close = [Scored(0, 0.62, features), Scored(1, 0.55, features)]
+    clear = [Scored(0, 0.92, features), Scored(1, 0.20, features)]
+    assert worth_rereading(close) and not worth_rereading(clear)
+    assert not worth_rereading(close[:1])  # one candidate: nothing to re-order
