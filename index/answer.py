@@ -38,7 +38,7 @@ RERANK_FEATURES = (*FEATURES, "residual")
 
 @dataclass(frozen=True)
 class Weights:
-    """Two fitted logistic models (``bench/fit_weights.py``, cross-validated by article; stored in
+    """Three fitted logistic models (``bench/fit_weights.py``, cross-validated by article; stored in
     ``index/weights.json``):
 
     - which sentence answers: ``score = sigmoid(bias + coef . FEATURES)``, read as the chance that
@@ -78,11 +78,15 @@ class Weights:
 
     def answerable(self, question_features: np.ndarray) -> float:
         """The chance that some candidate answers, from :func:`question_features`."""
-        z = float(np.dot(self.abstain_coef, question_features)) + self.abstain_bias
-        return 1.0 / (1.0 + math.exp(-z))
+        return float(_logistic(question_features, self.abstain_coef, self.abstain_bias))
 
 
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
+
+
+def _logistic(x: np.ndarray, coef: tuple[float, ...], bias: float) -> np.ndarray:
+    """sigmoid(x . coef + bias), row by row: each fitted model's chance."""
+    return 1.0 / (1.0 + np.exp(-(x @ np.asarray(coef, dtype=np.float32) + bias)))
 
 
 @dataclass(frozen=True)
@@ -192,8 +196,7 @@ def score_sentences(s: Snapshot, q: Query, chunks: dict[int, float], weights: We
     sids, x = features(s, q, chunks)
     if not len(sids):
         return []
-    logits = x @ np.asarray(weights.coef, dtype=np.float32) + weights.bias
-    probs = 1.0 / (1.0 + np.exp(-logits))
+    probs = _logistic(x, weights.coef, weights.bias)
     out = [Scored(int(sid), float(p), tuple(float(v) for v in row)) for sid, p, row in zip(sids, probs, x, strict=True)]
     out.sort(key=lambda item: (-item.score, item.sentence))
     return out
@@ -247,8 +250,7 @@ def rerank(scored: list[Scored], residual: np.ndarray, weights: Weights) -> list
     if not head:
         return scored
     x = np.hstack([np.array([item.features for item in head], dtype=np.float32), residual.reshape(-1, 1)])
-    logits = x @ np.asarray(weights.rerank_coef, dtype=np.float32) + weights.rerank_bias
-    probs = 1.0 / (1.0 + np.exp(-logits))
+    probs = _logistic(x, weights.rerank_coef, weights.rerank_bias)
     order = np.argsort(-probs, kind="stable")
     floor = float(probs.min())
     tail = [Scored(item.sentence, min(item.score, floor), item.features) for item in scored[len(head) :]]

@@ -175,8 +175,7 @@ def write_build(index_dir: Path, data: BuildData, manifest: dict[str, Any], *, e
     tmp = builds / f"{build_id}.tmp"
     try:
         tmp.mkdir(parents=True)
-        described: dict[str, Any] = {}
-        files = _write_files(tmp, data, exact_max, described)
+        files, described = _write_files(tmp, data, exact_max)
         manifest = dict(manifest)
         manifest["vector_indexes"] = described
         manifest["build_id"] = build_id
@@ -220,7 +219,12 @@ def clean_builds(index_dir: Path, *, keep: int = 2) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def _write_files(folder: Path, data: BuildData, exact_max: int, described: dict[str, Any]) -> list[Path]:
+def _write_files(folder: Path, data: BuildData, exact_max: int) -> tuple[list[Path], dict[str, Any]]:
+    """Write every file of a build; returns them and the manifest's description of the FAISS index.
+
+    Questions are searched over chunks only, so only chunks get a FAISS index; the sentence vectors
+    are stored once, as an array (the answer step and the evaluation read them directly).
+    """
     files: list[Path] = []
 
     def save_npy(name: str, array: np.ndarray) -> None:
@@ -237,20 +241,14 @@ def _write_files(folder: Path, data: BuildData, exact_max: int, described: dict[
     save_npy("chunks.npy", data.chunks.astype(np.int32))
     save_npy("sentence_vectors.npy", data.sentence_vectors.astype(np.float32))
     save_npy("chunk_vectors.npy", data.chunk_vectors.astype(np.float32))
-    pairs = (
-        ("chunks", data.chunk_vectors, data.sentence_vectors),
-        ("sentences", data.sentence_vectors, data.chunk_vectors),
-    )
-    for name, vectors, probes in pairs:
-        index, info = make_vector_index(vectors, exact_max, probes)
-        faiss.write_index(index, str(folder / f"{name}.faiss"))
-        files.append(folder / f"{name}.faiss")
-        described[name] = info
+    index, info = make_vector_index(data.chunk_vectors, exact_max, data.sentence_vectors)
+    faiss.write_index(index, str(folder / "chunks.faiss"))
+    files.append(folder / "chunks.faiss")
     files += data.chunk_lexical.save(folder, "chunk_")
     files += data.sentence_lexical.save(folder, "sentence_")
     for path in files:
         _fsync_file(path)
-    return files
+    return files, {"chunks": info}
 
 
 IVF_RECALL = 0.99  # the least recall@10 an approximate index must keep, measured at build time
@@ -377,16 +375,8 @@ class Snapshot:
         self.sentence_vectors = _mapped(folder / "sentence_vectors.npy")
         self.chunk_vectors = _mapped(folder / "chunk_vectors.npy")
         self.chunk_index = self._read_index("chunks")
-        self._sentence_index: faiss.Index | None = None
         self.chunk_lexical = LexicalIndex.load(folder, "chunk_")
         self.sentence_lexical = LexicalIndex.load(folder, "sentence_")
-
-    @property
-    def sentence_index(self) -> faiss.Index:
-        """Dense search over single sentences: only evaluation uses it, so it is read on first use."""
-        if self._sentence_index is None:
-            self._sentence_index = self._read_index("sentences")
-        return self._sentence_index
 
     def _read_index(self, name: str) -> faiss.Index:
         index = faiss.read_index(str(self.folder / f"{name}.faiss"))
