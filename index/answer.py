@@ -29,8 +29,10 @@ FEATURES = (
     "type_date",  # when/what year... question and a date or time the question does not hold
     "type_person",  # who/whose... question and a capitalized name the question does not hold
     "type_place",  # where/which city... question and a capitalized place the question does not hold
+    "type_measure",  # a number question and a number of the measure it asks for (money, speed, age...)
     "length",  # log of the sentence's word count
 )
+_MEASURE_COLUMN = FEATURES.index("type_measure")
 # The re-read of the best few (``search.rerank``): what is left of the question once the words the
 # sentence shares with it are taken out, against what is left of the sentence.
 RERANK_FEATURES = (*FEATURES, "residual")
@@ -159,6 +161,7 @@ def features(s: Snapshot, q: Query, chunks: dict[int, float]) -> tuple[np.ndarra
     bigrams = _bigrams(q.text)
     kind = question_kind(q.text)
     question_lower = q.text.lower()
+    measure = question_measure(question_lower) if kind == "number" else None
 
     term_sets: dict[int, set[str]] = {}
 
@@ -185,7 +188,9 @@ def features(s: Snapshot, q: Query, chunks: dict[int, float]) -> tuple[np.ndarra
         out[i, 8] = sum(1 for w in content if w not in q.words) / len(content) if content else 0.0
         if kind in KINDS:
             out[i, 9 + KINDS.index(kind)] = answer_present(kind, text, question_lower)
-        out[i, 13] = math.log1p(len(content))
+        if measure:
+            out[i, _MEASURE_COLUMN] = measure_present(measure, text, question_lower)
+        out[i, 14] = math.log1p(len(content))
     out[:, 4] = out[:, 0] - out[:, 0].max()
     out[:, 5] = out[:, 1] - out[:, 1].max()
     return sids, out
@@ -268,6 +273,8 @@ QUESTION_FEATURES = (
     "type_found",  # ... and the best sentence holds one
     "rarest_uncovered",  # idf of the rarest question term missing near the best sentence, over the highest idf
     "number_missing",  # the question names a number or year that the best sentence's article never uses
+    "measured",  # the question asks for a particular measure (money, a count, a speed...)
+    "measure_found",  # ... and the best sentence holds a number of it
 )
 
 
@@ -307,6 +314,9 @@ def question_features(s: Snapshot, q: Query, scored: list[Scored]) -> np.ndarray
     if numbers:
         body = s.article_text(int(s.sentences[top.sentence, 0]))
         out[9] = float(any(n not in body for n in numbers))
+    if kind == "number" and question_measure(q.text.lower()):
+        out[10] = 1.0
+        out[11] = top.features[_MEASURE_COLUMN]
     return out
 
 
@@ -351,6 +361,77 @@ _NOT_NAMES = re.compile(
 )
 
 
+# What a number question measures, tried in order; a question matching none takes any number. "How
+# much did X pay" wants an amount of money, which "in 2021" or "six years" is not: any number would do
+# for the type_number feature, and near misses on an article's topic are full of the wrong numbers.
+_MEASURES = (
+    ("speed", re.compile(r"\bhow fast\b|\b(top|maximum|average|what) speed\b")),
+    ("age", re.compile(r"\bhow old\b|\bwhat age\b")),
+    (
+        "percent",
+        re.compile(
+            r"\b(percentage|per cent|percent|proportion|share)\b|\bhow much (did|does|do|will|has|have)\b.*"
+            r"\b(rise|rose|fall|fell|drop|dropped|grow|grew|increase|decrease|shrink|shrank|go up|go down)\b"
+        ),
+    ),
+    (
+        "money",
+        re.compile(
+            r"\b(cost|costs|costing|pay|paid|spend|spent|worth|earn|earns|earned|salary|salaries|price|prices|fee|fees|"
+            r"bonus|budget|fund|funding|money|cash|prize|wage|wages|sell|sold|buy|bought|fine|fined|compensation|"
+            r"revenue|profit|profits|loss|losses|debt|debts|invest|invested|investment|raise|raised|donate|donated|charge|charged)\b"
+        ),
+    ),
+    ("time_or_length", re.compile(r"\bhow long\b")),
+    ("size", re.compile(r"\bhow (big|large|tall|high|far|deep|wide|heavy)\b")),
+    ("count", re.compile(r"\bhow many\b|\bwhat number\b")),
+)
+_NUMBER_WORDS = (
+    r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
+    r"sixty|seventy|eighty|ninety|hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|dozens"
+)
+_UNITS = {
+    "speed": r"mph|km/h|kph|knots|miles (an|per) hour|kilometres (an|per) hour|kilometers (an|per) hour|metres (a|per) second",
+    "age": r"years? old|-year-old",
+    "percent": r"per cent|percent|%|percentage points?",
+    "money": r"pounds?|euros?|dollars?|pence|cents?|yen|francs?|rupees?|crowns?|krona|kroner|pesos?",
+    "time_or_length": r"seconds?|minutes?|hours?|days?|weeks?|months?|years?|decades?|centuries|metres?|meters?|kilometres?|kilometers?|km|miles?|feet|foot|inches|cm|mm",
+    "size": r"metres?|meters?|kilometres?|kilometers?|km|miles?|feet|foot|inches|cm|mm|hectares?|acres?|square|tonnes?|tons?|kilograms?|kg|grams?|litres?|liters?|gallons?|storeys?|floors?",
+}
+_MEASURE_PATTERNS = {
+    name: re.compile(
+        rf"(?:\b(?:{_NUMBER_WORDS})(?:[\s-]+(?:{_NUMBER_WORDS}|more|than|about|around|nearly|almost))*[\s-]*(?:{units}))",
+        re.I,
+    )
+    for name, units in _UNITS.items()
+}
+_CURRENCY_SIGN = re.compile(r"[£$€¥]\s?\d")
+_AGED = re.compile(r"\baged? (of )?\d")
+_YEAR = re.compile(r"^(1[5-9]\d\d|20\d\d)s?$")
+_COUNT = re.compile(rf"\b(?:{_NUMBER_WORDS})\b", re.I)
+
+
+def question_measure(question_lower: str) -> str | None:
+    """The measure a number question asks for (money, speed, count...), or None when it names none."""
+    for name, pattern in _MEASURES:
+        if pattern.search(question_lower):
+            return name
+    return None
+
+
+def measure_present(measure: str, text: str, question_lower: str) -> float:
+    """1.0 when ``text`` holds a number of ``measure`` (with its unit) that the question does not hold."""
+    if measure == "count":
+        found = [m.group(0).lower() for m in _COUNT.finditer(text) if not _YEAR.match(m.group(0))]
+    else:
+        found = [m.group(0).lower() for m in _MEASURE_PATTERNS[measure].finditer(text)]
+        if measure == "money":
+            found += [m.group(0) for m in _CURRENCY_SIGN.finditer(text)]
+        elif measure == "age":
+            found += [m.group(0).lower() for m in _AGED.finditer(text)]
+    return 1.0 if any(f not in question_lower for f in found) else 0.0
+
+
 def question_kind(question: str) -> str:
     """What kind of answer a question asks for: number, date, person, place, or other."""
     low = question.lower()
@@ -367,8 +448,21 @@ def answer_present(kind: str, text: str, question_lower: str) -> float:
     elif kind == "date":
         found = [m.group(0).lower() for m in _DATE.finditer(text)]
     else:
-        found = [m.group(0).lower() for m in _CAPITALIZED.finditer(text) if not _NOT_NAMES.match(m.group(0))]
+        found = [
+            m.group(0).lower()
+            for m in _CAPITALIZED.finditer(text)
+            if not _NOT_NAMES.match(m.group(0)) and (kind != "person" or _named(text, m))
+        ]
     return 1.0 if any(f not in question_lower for f in found) else 0.0
+
+
+_NEXT_CAPITALIZED = re.compile(r"\s+[A-Z]")
+
+
+def _named(text: str, m: re.Match[str]) -> bool:
+    """Whether a capitalized word reads as part of a name: not the sentence's first word, or the first
+    of two capitalized words ("Officials said" is no name; "Ruth Kaplan said" is)."""
+    return m.start() > 0 or bool(_NEXT_CAPITALIZED.match(text, m.end()))
 
 
 def dedupe(s: Snapshot, scored: list[Scored], *, limit: int, threshold: float = 0.95) -> list[Scored]:

@@ -1,10 +1,71 @@
-"""The pieces of the answer step that stand alone: residuals and the re-read order."""
+"""The pieces of the answer step that stand alone: answer types, residuals and the re-read order."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from index.answer import FEATURES, Scored, Weights, rerank, residuals, worth_rereading
+import pytest
+
+from index.answer import (
+    FEATURES,
+    Scored,
+    Weights,
+    answer_present,
+    measure_present,
+    question_measure,
+    rerank,
+    residuals,
+    worth_rereading,
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "measure"),
+    [
+        ("how much did Victor Osei pay for the club?", "money"),
+        ("what is the mayor's salary?", "money"),
+        ("how much did Tessaro's profit drop?", "percent"),
+        ("how fast can the scooter go?", "speed"),
+        ("how long are the solar panels?", "time_or_length"),
+        ("how many pupils does the school have?", "count"),
+        ("how old is the skeleton?", "age"),
+        ("how big is the fire?", "size"),
+        ("how often do trains run?", None),
+    ],
+)
+def test_number_questions_name_the_measure_they_want(question: str, measure: str | None) -> None:
+    assert question_measure(question.lower()) == measure
+
+
+@pytest.mark.parametrize(
+    ("measure", "sentence", "holds"),
+    [
+        ("money", "The club nearly folded in 2021 before a takeover by Victor Osei.", False),
+        ("money", "He was sentenced to six years in prison.", False),
+        ("money", "The win earns Rovers prize money of 4.5 million pounds.", True),
+        ("money", "The refit cost $27m.", True),
+        ("count", "Both schools will close at the end of the 2026 school year.", False),
+        ("count", "Fallen trees brought down more than 400 power lines.", True),
+        ("speed", "Voltaro is recalling about 210,000 scooters.", False),
+        ("speed", "Gusts reached 94 miles per hour.", True),
+        ("percent", "Profit fell 18 per cent.", True),
+        ("time_or_length", "The probe unfolded two arrays, each 14 metres long.", True),
+        ("age", "The 19-year-old substitute scored.", True),
+    ],
+)
+def test_a_measure_is_a_number_with_its_unit(measure: str, sentence: str, holds: bool) -> None:
+    assert measure_present(measure, sentence, "how much?") == float(holds)
+
+
+def test_the_number_the_question_already_holds_is_no_answer() -> None:
+    assert measure_present("money", "It cost 5 pounds.", "did it cost 5 pounds or more?") == 0.0
+
+
+def test_a_sentence_opening_capital_is_no_name_unless_a_name_follows() -> None:
+    question = "who organised the protest?"
+    assert answer_present("person", "Officials said the protest was peaceful.", question) == 0.0
+    assert answer_present("person", "Ruth Kaplan organised it.", question) == 1.0
+    assert answer_present("person", "It was organised by Kaplan.", question) == 1.0
 
 
 def test_residuals_drop_the_words_question_and_sentence_share() -> None:
