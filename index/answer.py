@@ -387,8 +387,8 @@ _MEASURES = (
     ("count", re.compile(r"\bhow many\b|\bwhat number\b")),
 )
 _NUMBER_WORDS = (
-    r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|forty|fifty|"
-    r"sixty|seventy|eighty|ninety|hundred|hundreds|thousand|thousands|million|millions|billion|billions|dozen|dozens"
+    r"\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|(?:thir|four|fif|six|seven|eigh|nine)teen|"
+    r"(?:twen|thir|for|fif|six|seven|eigh|nine)ty|hundreds?|thousands?|millions?|billions?|trillions?|dozens?"
 )
 _UNITS = {
     "speed": r"mph|km/h|kph|knots|miles (an|per) hour|kilometres (an|per) hour|kilometers (an|per) hour|metres (a|per) second",

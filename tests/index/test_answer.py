@@ -45,6 +45,7 @@ def test_number_questions_name_the_measure_they_want(question: str, measure: str
         ("money", "The refit cost $27m.", True),
         ("count", "Both schools will close at the end of the 2026 school year.", False),
         ("count", "Fallen trees brought down more than 400 power lines.", True),
+        ("count", "Thirteen people were hurt.", True),
         ("speed", "Voltaro is recalling about 210,000 scooters.", False),
         ("speed", "Gusts reached 94 miles per hour.", True),
         ("percent", "Profit fell 18 per cent.", True),
