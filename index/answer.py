@@ -30,9 +30,12 @@ FEATURES = (
     "type_person",  # who/whose... question and a capitalized name the question does not hold
     "type_place",  # where/which city... question and a capitalized place the question does not hold
     "type_measure",  # a number question and a number of the measure it asks for (money, speed, age...)
+    "local_coverage",  # coverage with the question's words weighted by their rarity among the candidates
     "length",  # log of the sentence's word count
 )
 _MEASURE_COLUMN = FEATURES.index("type_measure")
+_LOCAL_COLUMN = FEATURES.index("local_coverage")
+_LENGTH_COLUMN = FEATURES.index("length")
 # The re-read of the best few (``search.rerank``): what is left of the question once the words the
 # sentence shares with it are taken out, against what is left of the sentence.
 RERANK_FEATURES = (*FEATURES, "residual")
@@ -190,7 +193,15 @@ def features(s: Snapshot, q: Query, chunks: dict[int, float]) -> tuple[np.ndarra
             out[i, 9 + KINDS.index(kind)] = answer_present(kind, text, question_lower)
         if measure:
             out[i, _MEASURE_COLUMN] = measure_present(measure, text, question_lower)
-        out[i, 14] = math.log1p(len(content))
+        out[i, _LENGTH_COLUMN] = math.log1p(len(content))
+    # The article's own names are in most candidates and tell them apart no better than "the": the
+    # question's words that only some candidates hold ("governor", "referee") say which one answers.
+    df = {t: sum(1 for sid in sids if t in term_sets[int(sid)]) for t in query_terms}
+    local = {t: math.log((len(sids) + 1) / (n + 0.5)) for t, n in df.items() if n}
+    local_total = sum(local.values())
+    if local_total > 0:
+        for i, sid in enumerate(map(int, sids)):
+            out[i, _LOCAL_COLUMN] = sum(local[t] for t in term_sets[sid] if t in local) / local_total
     out[:, 4] = out[:, 0] - out[:, 0].max()
     out[:, 5] = out[:, 1] - out[:, 1].max()
     return sids, out

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from index import answer as answering
 from index.articles import read_article_file
 from index.config import load_config
 from index.engine import Engine
@@ -261,3 +262,22 @@ def test_the_re_read_reorders_only_the_best_few(make_engine: Callable[..., Engin
         if not answer.abstained:
             assert answer.citations[0].text == snap.sentence_text(ranked[0].sentence)
     assert changed >= 1  # it does change some first quotes (by how much, held out: bench/fit_weights.py)
+
+
+def test_question_words_that_tell_candidates_apart_count_more(make_engine: Callable[..., Engine]) -> None:
+    # Most sentences of the Veloria article name the Bank of Veloria; one says who its governor is.
+    engine = make_engine(*sorted((NEWS / "articles").glob("*.md")))
+    snap = engine.snapshot()
+    question = "who is the governor of the Bank of Veloria?"
+    query = answering.prepare(question, engine.encoder.encode([question])[0])
+    chunks = answering.retrieve_chunks(snap, query, candidates=30, keep=6)
+    sids, x = answering.features(snap, query, chunks)
+    rows = {snap.sentence_text(int(sid)): row for sid, row in zip(sids, x, strict=True)}
+    governor = next(row for text, row in rows.items() if "Governor Tomas Lindgren" in text)
+    lead = next(row for text, row in rows.items() if text.startswith("The Bank of Veloria raised"))
+    coverage, local = answering.FEATURES.index("coverage"), answering.FEATURES.index("local_coverage")
+    # By corpus idf the lead holds more of the question (bank, Veloria: rare in the corpus); among
+    # the candidates "governor" is the rare word, so the governor's sentence closes most of the gap.
+    assert lead[coverage] > governor[coverage]
+    assert governor[local] > governor[coverage]
+    assert lead[local] - governor[local] < 0.5 * (lead[coverage] - governor[coverage])
