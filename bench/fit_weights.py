@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 from index import answer as answering  # noqa: E402
 from index.config import load_config  # noqa: E402
 from index.evaluate import eval_engine, is_hit, load_question_set  # noqa: E402
+from index.store import Snapshot  # noqa: E402
 
 DEFAULT_SETS = [ROOT / "eval" / "news" / "questions.jsonl", Path("/work/shared/eval/xquad-dev/questions.jsonl")]
 
@@ -41,8 +43,8 @@ class Sample:
     y: np.ndarray  # (n,) 1.0 for candidates that answer
     answerable: bool
     kind: str | None  # of an unanswerable question: near-miss or off-topic, when the set says
-    snap: object
-    query: object
+    snap: Snapshot
+    query: answering.Query
     sids: np.ndarray
 
 
@@ -116,8 +118,25 @@ def logistic(x: np.ndarray, y: np.ndarray, l2: float, iters: int = 60) -> tuple[
     return w[:-1], float(w[-1])
 
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+def weights(
+    coef: Iterable[float],
+    bias: float,
+    abstain_coef: Iterable[float] = (),
+    abstain_bias: float = 0.0,
+    abstain_below: float = 0.5,
+    rerank_coef: Iterable[float] = (),
+    rerank_bias: float = 0.0,
+) -> answering.Weights:
+    """Fitted coefficients as the engine's Weights (models not fitted yet left empty)."""
+    return answering.Weights(
+        tuple(map(float, coef)),
+        float(bias),
+        tuple(map(float, abstain_coef)),
+        float(abstain_bias),
+        float(abstain_below),
+        tuple(map(float, rerank_coef)),
+        float(rerank_bias),
+    )
 
 
 @dataclass
@@ -130,31 +149,37 @@ class Model:
     rerank_coef: np.ndarray
     rerank_bias: float
 
-    def probs(self, s: Sample) -> np.ndarray:
-        return sigmoid(s.x @ self.coef + self.bias) if len(s.x) else np.zeros(0)
+    @property
+    def weights(self) -> answering.Weights:
+        return weights(
+            self.coef,
+            self.bias,
+            abstain_coef=self.abstain_coef,
+            abstain_bias=self.abstain_bias,
+            abstain_below=self.tau,
+            rerank_coef=self.rerank_coef,
+            rerank_bias=self.rerank_bias,
+        )
 
     def order(self, s: Sample, depth: int) -> np.ndarray:
-        """Candidate positions best first, as the engine ranks them: by the sentence model, then the
-        first ``depth`` (``search.rerank``) re-ordered by the re-read model."""
-        probs = self.probs(s)
-        order = np.argsort(-probs, kind="stable")
-        head = order[:depth]
-        close = len(order) > 1 and probs[order[0]] - probs[order[1]] < answering.RERANK_WITHIN
-        if len(head) and close:
-            reread = sigmoid(np.hstack([s.x[head], s.residual[head]]) @ self.rerank_coef + self.rerank_bias)
-            order[: len(head)] = head[np.argsort(-reread, kind="stable")]
-        return order
+        """Candidate positions best first, as the engine ranks them (answer.rank, then the re-read of
+        the best ``depth`` where answer.worth_rereading says so), with the engine's own functions."""
+        w = self.weights
+        scored = answering.rank(s.sids, s.x, w)
+        position = {int(sid): i for i, sid in enumerate(s.sids)}
+        if depth and answering.worth_rereading(scored):
+            residual = np.array([s.residual[position[x.sentence], 0] for x in scored[:depth]], dtype=np.float32)
+            scored = answering.rerank(scored, residual, w)
+        return np.array([position[x.sentence] for x in scored], dtype=np.int64)
 
     def answerable(self, s: Sample) -> float:
-        return float(sigmoid(question_x(s, self) @ self.abstain_coef + self.abstain_bias))
+        w = self.weights
+        return w.answerable(question_x(s, w))
 
 
-def question_x(s: Sample, model: Model | tuple[np.ndarray, float]) -> np.ndarray:
-    coef, bias = (model.coef, model.bias) if isinstance(model, Model) else model
-    probs = sigmoid(s.x @ coef + bias) if len(s.x) else np.zeros(0)
-    order = np.argsort(-probs, kind="stable")
-    scored = [answering.Scored(int(s.sids[i]), float(probs[i]), tuple(float(v) for v in s.x[i])) for i in order]
-    return answering.question_features(s.snap, s.query, scored)
+def question_x(s: Sample, w: answering.Weights) -> np.ndarray:
+    """The abstention model's features of a question, from the sentence model's ranking."""
+    return answering.question_features(s.snap, s.query, answering.rank(s.sids, s.x, w))
 
 
 def fit(samples: list[Sample], l2: float) -> Model:
@@ -168,7 +193,8 @@ def fit(samples: list[Sample], l2: float) -> Model:
     # teach it that every question is answerable.
     mixed = {s.set for s in samples if not s.answerable}
     graded = [s for s in samples if s.set in mixed] or samples
-    qx = np.array([question_x(s, (coef, bias)) for s in graded])
+    stage1 = weights(coef, bias)
+    qx = np.array([question_x(s, stage1) for s in graded])
     qy = np.array([1.0 if s.answerable else 0.0 for s in graded])
     # The same shrinkage as stage 1: at 0.1 the abstention model leaned on words the corpus never
     # uses and refused 5 % of xquad's answerable questions (held-out xquad hit@1 0.742 vs 0.766).

@@ -226,9 +226,8 @@ class ReplayEncoder:
         self, texts: Sequence[str], *, batch_size: int = 64, progress: Callable[[int], None] | None = None
     ) -> np.ndarray:
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
-        real: list[
-            int
-        ] = []  # questions and the re-read's residuals: the real model, in one call as the engine makes it
+        # Questions and the re-read's residuals go through the real model, in one call as the engine makes it.
+        real: list[int] = []
         for i, text in enumerate(texts):
             vec = self._table.get(text)
             if vec is None:  # a chunk: the mean of its sentences

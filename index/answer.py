@@ -209,7 +209,11 @@ def features(s: Snapshot, q: Query, chunks: dict[int, float]) -> tuple[np.ndarra
 
 def score_sentences(s: Snapshot, q: Query, chunks: dict[int, float], weights: Weights) -> list[Scored]:
     """Score every sentence of the retrieved chunks against the question, best first."""
-    sids, x = features(s, q, chunks)
+    return rank(*features(s, q, chunks), weights)
+
+
+def rank(sids: np.ndarray, x: np.ndarray, weights: Weights) -> list[Scored]:
+    """Candidates scored by the sentence model from their :func:`features`, best first."""
     if not len(sids):
         return []
     probs = _logistic(x, weights.coef, weights.bias)

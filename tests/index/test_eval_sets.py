@@ -1,4 +1,4 @@
-"""Every question set in eval/ passes its checker: gold answers occur once, in one sentence, ids unique."""
+"""Every question set in eval/ passes its checker (eval/news/check.py): format, unique ids, gold answers in their article."""
 
 from __future__ import annotations
 
