@@ -58,6 +58,7 @@ def test_env_var_points_at_another_config(tmp_path: Path, monkeypatch: pytest.Mo
         ("model: fast\n", "'model' must be a mapping"),
         ("- a\n- b\n", "top level must be a mapping"),
         ("search: [unclosed\n", "cannot read the config"),
+        ("articles:\n  allowed_private_hosts: ['wiki:port']\n", "entry 'wiki:port' is not a host, host:port"),
     ],
 )
 def test_bad_configs_are_named_in_one_line(tmp_path: Path, text: str, message: str) -> None:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import shutil
+import socket
+import ssl
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
@@ -23,6 +28,20 @@ PAGE = b"""<html><head><title>Ferry strike ends | Coast News</title>
 <p>The operator said full timetables would resume on Thursday.</p></article></body></html>"""
 
 fetched: list[str] = []
+
+SECRET = "s3cr3t-pw"  # a password that must never appear in a message
+
+# Each trickled part lasts 27 x 0.3 s = 8 s, far longer than the timeouts the tests give.
+TRICKLE_GAP = 0.3
+TRICKLES = {
+    "/trickle-status": (b"", b"HTTP/1.1 200 " + b"O" * 12 + b"\r\n", b"Content-Type: text/plain\r\n\r\nlate"),
+    "/trickle-headers": (
+        b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\n",
+        b"X-Slow: " + b"z" * 17 + b"\r\n",
+        b"\r\nlate",
+    ),
+    "/trickle-body": (b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n", b"x" * 27, b""),
+}
 
 
 class Handler(BaseHTTPRequestHandler):
@@ -57,6 +76,18 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/slow":
             time.sleep(3)
             self._send(200, "text/plain", b"late")
+        elif self.path in TRICKLES:
+            head, slow, tail = TRICKLES[self.path]
+            self.wfile.write(head)
+            for byte in slow:  # each byte comes well within any per-read timeout
+                self.wfile.write(bytes([byte]))
+                time.sleep(TRICKLE_GAP)
+            self.wfile.write(tail)
+        elif self.path.startswith("/to-port/"):
+            self._redirect(f"http://127.0.0.1:{self.path.rsplit('/', 1)[1]}/news/ferry-strike.html")
+        elif self.path == "/to-credentials":
+            port = self.server.server_address[1]
+            self._redirect(f"http://reader:{SECRET}@127.0.0.1:{port}/news/ferry-strike.html")
         else:
             self._send(404, "text/plain", b"not found")
 
@@ -79,13 +110,67 @@ class QuietServer(ThreadingHTTPServer):
         pass
 
 
+class QuietServer6(QuietServer):
+    address_family = socket.AF_INET6
+
+
+def serve(httpd: QuietServer, url: str) -> Iterator[str]:
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield url
+    httpd.shutdown()
+    httpd.server_close()
+
+
 @pytest.fixture(scope="module")
 def server() -> Iterator[str]:
     httpd = QuietServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
+    yield from serve(httpd, f"http://127.0.0.1:{httpd.server_address[1]}")
+
+
+@pytest.fixture(scope="module")
+def other_server() -> Iterator[str]:
+    """A second loopback server, on another port."""
+    httpd = QuietServer(("127.0.0.1", 0), Handler)
+    yield from serve(httpd, f"http://127.0.0.1:{httpd.server_address[1]}")
+
+
+@pytest.fixture(scope="module")
+def server6() -> Iterator[str]:
+    try:
+        httpd = QuietServer6(("::1", 0), Handler)
+    except OSError:
+        pytest.skip("this machine has no IPv6 loopback")
+    yield from serve(httpd, f"http://[::1]:{httpd.server_address[1]}")
+
+
+@pytest.fixture(scope="module")
+def tls_cert(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1 (and its key), made with the openssl command."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a test certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    command = "openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 2"
+    command += " -subj /CN=127.0.0.1 -addext subjectAltName=IP:127.0.0.1"
+    subprocess.run([*command.split(), "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.fixture(scope="module")
+def tls_server(tls_cert: tuple[Path, Path]) -> Iterator[str]:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(*tls_cert)
+    httpd = QuietServer(("127.0.0.1", 0), Handler)
+    # The handshake happens in the handler's thread, so a client that gives up does not stall accept().
+    httpd.socket = context.wrap_socket(httpd.socket, server_side=True, do_handshake_on_connect=False)
+    yield from serve(httpd, f"https://127.0.0.1:{httpd.server_address[1]}")
+
+
+@pytest.fixture
+def trust_tls_cert(tls_cert: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the test certificate trusted by the default TLS context, as a real CA's would be."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(tls_cert[0]))
 
 
 def get(url: str, **kw) -> object:
@@ -167,3 +252,141 @@ def test_a_refused_url_writes_nothing(seed_engine: Engine, server: str) -> None:
         seed_engine.add(f"{server}/news/ferry-strike.html")
     assert sorted(p.name for p in seed_engine.config.corpus_dir.iterdir()) == before
     assert current_build(seed_engine.config.index_dir) == build
+
+
+# --- a total deadline -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", sorted(TRICKLES))
+def test_a_server_that_trickles_cannot_hold_the_fetch_past_its_timeout(server: str, path: str) -> None:
+    start = time.monotonic()
+    with pytest.raises(FetchError, match="timed out") as info:
+        get(server + path, timeout=1.5)
+    assert time.monotonic() - start < 1.5 + 2  # the deadline, with slack for a busy machine
+    assert "\n" not in str(info.value)
+
+
+@pytest.mark.usefixtures("trust_tls_cert")
+def test_https_is_fetched_from_the_pinned_address_and_has_the_same_deadline(tls_server: str) -> None:
+    page = get(f"{tls_server}/news/ferry-strike.html")
+    assert page.url == f"{tls_server}/news/ferry-strike.html" and page.is_html
+    start = time.monotonic()
+    with pytest.raises(FetchError, match="timed out"):
+        get(f"{tls_server}/trickle-body", timeout=1.5)
+    assert time.monotonic() - start < 1.5 + 2
+
+
+def test_https_with_an_untrusted_certificate_is_refused(tls_server: str) -> None:
+    with pytest.raises(FetchError, match="TLS failed") as info:
+        get(f"{tls_server}/news/ferry-strike.html")
+    assert "\n" not in str(info.value)
+
+
+# --- credentials in URLs ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("userinfo", [f"reader:{SECRET}@", f"{SECRET}@", f"reader:{SECRET}:more@", "@"])
+def test_a_url_with_credentials_is_refused_before_connecting(server: str, userinfo: str) -> None:
+    fetched.clear()
+    url = server.replace("http://", f"http://{userinfo}") + "/news/ferry-strike.html"
+    with pytest.raises(FetchError, match="user name or password") as info:
+        get(url)
+    assert SECRET not in str(info.value) and "\n" not in str(info.value)
+    assert fetched == []
+
+
+def test_credentials_hidden_by_a_tab_are_refused_too(server: str) -> None:
+    # urlsplit drops tabs and line breaks, so "http:/<tab>/user:pw@host" is a URL with credentials.
+    fetched.clear()
+    url = server.replace("http://", f"http:/\t/reader:{SECRET}@") + "/news/ferry-strike.html"
+    with pytest.raises(FetchError, match="user name or password") as info:
+        get(url)
+    assert SECRET not in str(info.value)
+    assert fetched == []
+
+
+def test_a_redirect_to_a_url_with_credentials_is_refused(server: str) -> None:
+    fetched.clear()
+    with pytest.raises(FetchError, match="user name or password") as info:
+        get(f"{server}/to-credentials")
+    assert SECRET not in str(info.value)
+    assert fetched == ["/to-credentials"]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"//reader:{SECRET}@example.org/x",
+        f"ftp://reader:{SECRET}@example.org/x",
+        f"http://reader:{SECRET}@example.org:99999/x",
+        f"http://reader:{SECRET}@example.org:port/x",
+        f"http://reader:{SECRET}@[::1/x",
+        f"https://reader:{SECRET}@10.0.0.8/x",
+        f"http:\\\\reader:{SECRET}@example.org/x",
+        f"http:/reader:{SECRET}@example.org/x",
+        f"http://reader:{SECRET}\n@example.org/x",
+    ],
+)
+def test_no_message_echoes_a_password(url: str) -> None:
+    with pytest.raises(FetchError) as info:
+        fetch_url(url, timeout=2, max_bytes=1000)
+    assert SECRET not in str(info.value) and "\n" not in str(info.value)
+
+
+# --- the private-host allow-list: host and port as written -----------------------------------------
+
+
+def port_of(url: str) -> int:
+    return int(url.rsplit(":", 1)[1])
+
+
+def test_an_allowed_host_with_a_port_allows_only_that_port(server: str, other_server: str) -> None:
+    allowed = [f"127.0.0.1:{port_of(server)}"]
+    assert get(f"{server}/news/ferry-strike.html", allowed=allowed).is_html
+    with pytest.raises(FetchError, match=rf"loopback .* allows 127.0.0.1 only on port {port_of(server)}"):
+        get(f"{other_server}/news/ferry-strike.html", allowed=allowed)
+
+
+def test_an_allowed_host_without_a_port_allows_any_port(server: str, other_server: str) -> None:
+    assert get(f"{server}/news/ferry-strike.html", allowed=["127.0.0.1"]).is_html
+    assert get(f"{other_server}/news/ferry-strike.html", allowed=["127.0.0.1"]).is_html
+
+
+def test_a_redirect_to_a_port_not_allowed_is_refused_before_connecting(server: str, other_server: str) -> None:
+    fetched.clear()
+    path = f"/to-port/{port_of(other_server)}"
+    with pytest.raises(FetchError, match="loopback"):
+        get(server + path, allowed=[f"127.0.0.1:{port_of(server)}"])
+    assert fetched == [path]  # the first hop was fetched, the second server never asked
+    # Both ports listed: the same redirect is followed.
+    both = [f"127.0.0.1:{port_of(server)}", f"127.0.0.1:{port_of(other_server)}"]
+    assert get(server + path, allowed=both).is_html
+
+
+def test_host_names_in_the_allow_list_match_case_insensitively(server: str) -> None:
+    if socket.getaddrinfo("localhost", None, type=socket.SOCK_STREAM)[0][4][0] != "127.0.0.1":
+        pytest.skip("localhost does not resolve to 127.0.0.1 first here")
+    port = port_of(server)
+    assert get(f"http://LocalHost:{port}/news/ferry-strike.html", allowed=[f"LOCALHOST:{port}"]).is_html
+    assert get(f"http://localhost:{port}/news/ferry-strike.html", allowed=["Localhost."]).is_html
+    with pytest.raises(FetchError, match="loopback"):
+        get(f"http://localhost:{port}/news/ferry-strike.html", allowed=[f"localhost:{port + 1}"])
+
+
+@pytest.mark.parametrize("entry", ["[::1]:{port}", "[0:0:0:0:0:0:0:1]:{port}", "::1", "[::1]"])
+def test_ipv6_entries_are_written_in_brackets_with_a_port_or_bare(server6: str, entry: str) -> None:
+    port = port_of(server6)
+    assert get(f"{server6}/news/ferry-strike.html", allowed=[entry.format(port=port)]).is_html
+
+
+def test_an_ipv6_entry_with_another_port_is_refused(server6: str) -> None:
+    port = port_of(server6)
+    with pytest.raises(FetchError, match=rf"loopback .* only on port {port + 1}"):
+        get(f"{server6}/news/ferry-strike.html", allowed=[f"[::1]:{port + 1}"])
+
+
+@pytest.mark.parametrize("entry", ["127.0.0.1:http", "http://127.0.0.1/", "[::1", "127.0.0.1:0", "[::1]x"])
+def test_a_malformed_allow_list_entry_is_reported(server: str, entry: str) -> None:
+    with pytest.raises(FetchError, match=r"articles.allowed_private_hosts .* not a host") as info:
+        get(f"{server}/news/ferry-strike.html", allowed=[entry])
+    assert "\n" not in str(info.value)
