@@ -13,7 +13,7 @@ from .encoder import Encoder
 from .lexical import LexicalIndex, terms_many
 from .models import Article
 from .sentences import fit_sentences, split_sentences
-from .store import BuildData, Snapshot, StoredArticle
+from .store import BuildData, Snapshot, StoredArticle, sentence_hash
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,8 @@ class ChunkSettings:
 class _Parts:
     """One article's rows, with article-local sentence numbers."""
 
-    sentences: np.ndarray  # (n, 2) int32: start, end
+    sentences: np.ndarray  # (n, 3) int32: start, end, 1-based number of the sentence a reader counts
+    hashes: np.ndarray  # (n,) uint64: sentence_hash of each piece's text as it was split
     chunks: np.ndarray  # (m, 2) int32: first, last (exclusive), local
     sentence_vectors: np.ndarray | None  # (n, dim) or None until embedded
     chunk_vectors: np.ndarray | None
@@ -82,7 +83,8 @@ def _reuse(previous: Snapshot | None, article: Article) -> _Parts | None:
     lo, hi = old.first_sentence, old.first_sentence + old.sentences
     chunk_rows = np.flatnonzero(previous.chunks[:, 0] == idx)
     return _Parts(
-        sentences=np.asarray(previous.sentences[lo:hi, 1:3]),
+        sentences=np.asarray(previous.sentences[lo:hi, 1:4]),
+        hashes=np.asarray(previous.sentence_hashes[lo:hi]),
         chunks=np.asarray(previous.chunks[chunk_rows, 1:3]) - lo,
         sentence_vectors=np.asarray(previous.sentence_vectors[lo:hi]),
         chunk_vectors=np.asarray(previous.chunk_vectors[chunk_rows]),
@@ -90,7 +92,9 @@ def _reuse(previous: Snapshot | None, article: Article) -> _Parts | None:
 
 
 def _split(article: Article, encoder: Encoder, chunking: ChunkSettings) -> _Parts:
-    sentences = fit_sentences(article.text, split_sentences(article.text), encoder.token_counts, encoder.max_tokens)
+    sentences, numbers = fit_sentences(
+        article.text, split_sentences(article.text), encoder.token_counts, encoder.max_tokens
+    )
     chunks = chunk_sentences(
         article.text,
         sentences,
@@ -100,7 +104,10 @@ def _split(article: Article, encoder: Encoder, chunking: ChunkSettings) -> _Part
         max_tokens=encoder.max_tokens,
     )
     return _Parts(
-        sentences=np.array([(s.start, s.end) for s in sentences], dtype=np.int32).reshape(-1, 2),
+        sentences=np.array(
+            [(s.start, s.end, n + 1) for s, n in zip(sentences, numbers, strict=True)], dtype=np.int32
+        ).reshape(-1, 3),
+        hashes=np.array([sentence_hash(s.text) for s in sentences], dtype=np.uint64),
         chunks=np.array([(c.first, c.last) for c in chunks], dtype=np.int32).reshape(-1, 2),
         sentence_vectors=None,
         chunk_vectors=None,
@@ -118,7 +125,7 @@ def _embed_pending(
     texts: list[str] = []
     for i, article in pending:
         p = parts[i]
-        texts += [article.text[a:b] for a, b in p.sentences]
+        texts += [article.text[a:b] for a, b, _ in p.sentences]
         texts += [article.text[p.sentences[f, 0] : p.sentences[last - 1, 1]] for f, last in p.chunks]
     if on_total:
         on_total(len(texts))
@@ -155,6 +162,7 @@ def _concatenate(articles: Sequence[Article], parts: list[_Parts], dim: int) -> 
                 sha256=article.sha256,
                 first_sentence=first,
                 sentences=len(p.sentences),
+                reader_sentences=int(p.sentences[-1, 2]) if len(p.sentences) else 0,
                 text_start=offset,
                 text_end=offset + len(blob),
             )
@@ -165,17 +173,20 @@ def _concatenate(articles: Sequence[Article], parts: list[_Parts], dim: int) -> 
         sentence_rows.append(np.column_stack([np.full(n, idx, np.int32), p.sentences]))
         chunk_rows.append(np.column_stack([np.full(len(p.chunks), idx, np.int32), p.chunks + first]))
         first += n
-    sentences = np.concatenate(sentence_rows) if sentence_rows else np.zeros((0, 3), np.int32)
+    sentences = np.concatenate(sentence_rows) if sentence_rows else np.zeros((0, 4), np.int32)
     chunks = np.concatenate(chunk_rows) if chunk_rows else np.zeros((0, 3), np.int32)
     sentence_vectors = _stack([p.sentence_vectors for p in parts], dim)
     chunk_vectors = _stack([p.chunk_vectors for p in parts], dim)
     texts = [a.text for a in articles]
-    sentence_texts = [texts[a][s:e] for a, s, e in sentences]
+    sentence_texts = [texts[a][s:e] for a, s, e, _ in sentences]
     chunk_texts = [texts[a][sentences[f, 1] : sentences[last - 1, 2]] for a, f, last in chunks]
     return BuildData(
         articles=stored,
         texts=b"".join(blobs),
-        sentences=sentences.astype(np.int32).reshape(-1, 3),
+        sentences=sentences.astype(np.int32).reshape(-1, 4),
+        sentence_hashes=np.concatenate([p.hashes for p in parts]).astype(np.uint64)
+        if parts
+        else np.zeros(0, np.uint64),
         chunks=chunks.astype(np.int32).reshape(-1, 3),
         sentence_vectors=sentence_vectors,
         chunk_vectors=chunk_vectors,

@@ -47,7 +47,9 @@ class ArticleInfo:
 class Citation:
     """A quoted sentence and where it comes from.
 
-    ``text`` equals ``article_text[start:end]`` of the stored article; ``sentence`` is 1-based.
+    ``text`` equals ``article_text[start:end]`` of the stored article; ``sentence`` is 1-based, as a
+    reader counts. ``text`` is the whole sentence, unless the sentence is too long to quote whole:
+    then it is a piece of it, and ``cut_start``/``cut_end`` say on which side it was cut (show "…").
     """
 
     text: str
@@ -59,6 +61,8 @@ class Citation:
     start: int
     end: int
     score: float
+    cut_start: bool = False
+    cut_end: bool = False
 
 
 @dataclass(frozen=True)

@@ -59,8 +59,11 @@ def _append_stripped(out: list[Sentence], text: str, start: int, end: int) -> No
 
 def fit_sentences(
     text: str, sentences: Sequence[Sentence], count_tokens: CountTokens, max_tokens: int
-) -> list[Sentence]:
+) -> tuple[list[Sentence], list[int]]:
     """Split every sentence longer than the model's limit at word boundaries, so nothing is truncated.
+
+    The split is for the model only: a reader still counts one sentence, and a quote shows it whole.
+    So each piece is returned with the number of the sentence it is cut from.
 
     Args:
         text: The article text the offsets index.
@@ -69,16 +72,17 @@ def fit_sentences(
         max_tokens: The model's limit (256 for all-MiniLM-L6-v2).
 
     Returns:
-        Sentences (or pieces of them) that each fit within ``max_tokens``.
+        The pieces that each fit within ``max_tokens`` (a sentence that fits is its own one piece),
+        and for each piece the 0-based index in ``sentences`` of the sentence it belongs to.
     """
     counts = count_tokens([s.text for s in sentences]) if sentences else []
     fitted: list[Sentence] = []
-    for sentence, count in zip(sentences, counts, strict=True):
-        if count <= max_tokens:
-            fitted.append(sentence)
-        else:
-            fitted.extend(_split_long(text, sentence, count_tokens, max_tokens))
-    return fitted
+    numbers: list[int] = []
+    for number, (sentence, count) in enumerate(zip(sentences, counts, strict=True)):
+        pieces = [sentence] if count <= max_tokens else _split_long(text, sentence, count_tokens, max_tokens)
+        fitted.extend(pieces)
+        numbers.extend([number] * len(pieces))
+    return fitted, numbers
 
 
 def _split_long(text: str, sentence: Sentence, count_tokens: CountTokens, max_tokens: int) -> list[Sentence]:

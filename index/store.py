@@ -35,7 +35,8 @@ from .lexical import LexicalIndex
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 1
+# 2: sentences.npy gained each piece's sentence number, and sentence_hashes.npy was added.
+FORMAT_VERSION = 2
 BUILD_HINT = "run `python -m index build`"
 # Files up to this size are hashed whole at every load. Bigger ones (vectors of a large corpus) are
 # checked by size and by a hash of 64 evenly spaced 64 KiB samples: hashing gigabytes would make every
@@ -46,7 +47,12 @@ SAMPLES, SAMPLE_BYTES = 64, 64 << 10
 
 @dataclass(frozen=True)
 class StoredArticle:
-    """An indexed article: metadata, its sentences' global range, its text's byte range in texts.bin."""
+    """An indexed article: metadata, its sentences' global range, its text's byte range in texts.bin.
+
+    ``first_sentence`` and ``sentences`` give the range of its rows (pieces) in the sentence arrays: a
+    sentence too long for the model is stored as several pieces. ``reader_sentences`` is how many
+    sentences a reader counts.
+    """
 
     id: str
     title: str
@@ -55,6 +61,7 @@ class StoredArticle:
     sha256: str
     first_sentence: int
     sentences: int
+    reader_sentences: int
     text_start: int
     text_end: int
 
@@ -76,7 +83,8 @@ class BuildData:
 
     articles: list[StoredArticle]
     texts: bytes
-    sentences: np.ndarray  # (n_sentences, 3) int32: article idx, start, end (characters)
+    sentences: np.ndarray  # (n_sentences, 4) int32: article idx, start, end (characters), 1-based number
+    sentence_hashes: np.ndarray  # (n_sentences,) uint64: sentence_hash of each text as it was split
     chunks: np.ndarray  # (n_chunks, 3) int32: article idx, first sentence, last sentence (exclusive)
     sentence_vectors: np.ndarray  # (n_sentences, dim) float32, unit rows
     chunk_vectors: np.ndarray  # (n_chunks, dim) float32, unit rows
@@ -238,6 +246,7 @@ def _write_files(folder: Path, data: BuildData, exact_max: int) -> tuple[list[Pa
     (folder / "texts.bin").write_bytes(data.texts)
     files.append(folder / "texts.bin")
     save_npy("sentences.npy", data.sentences.astype(np.int32))
+    save_npy("sentence_hashes.npy", data.sentence_hashes.astype(np.uint64))
     save_npy("chunks.npy", data.chunks.astype(np.int32))
     save_npy("sentence_vectors.npy", data.sentence_vectors.astype(np.float32))
     save_npy("chunk_vectors.npy", data.chunk_vectors.astype(np.float32))
@@ -369,6 +378,7 @@ class Snapshot:
         self.by_id = {a.id: i for i, a in enumerate(self.articles)}
         self._texts = _map_bytes(folder / "texts.bin")
         self.sentences = np.load(folder / "sentences.npy", allow_pickle=False)
+        self.sentence_hashes = np.load(folder / "sentence_hashes.npy", allow_pickle=False)
         self.chunks = np.load(folder / "chunks.npy", allow_pickle=False)
         # Mapped, not read: pages load on demand. Viewed as plain arrays, because every slice of a
         # np.memmap builds another memmap object, which the answer step would pay for per candidate.
@@ -394,12 +404,28 @@ class Snapshot:
         return bytes(self._texts[a.text_start : a.text_end]).decode("utf-8")
 
     def sentence_text(self, sid: int) -> str:
-        art, start, end = (int(x) for x in self.sentences[sid])
+        art, start, end = (int(x) for x in self.sentences[sid, :3])
         return self.article_text(art)[start:end]
 
     def sentence_number(self, sid: int) -> int:
-        """1-based number of a sentence within its article."""
-        return int(sid) - self.articles[int(self.sentences[sid, 0])].first_sentence + 1
+        """1-based number, within its article, of the sentence (as a reader counts) that row ``sid`` is of."""
+        return int(self.sentences[sid, 3])
+
+    def sentence_rows(self, sid: int) -> range:
+        """The rows of the whole sentence that row ``sid`` is a piece of (one row unless it was split)."""
+        art = self.articles[int(self.sentences[sid, 0])]
+        lo, hi, number = int(sid), int(sid) + 1, self.sentences[sid, 3]
+        while lo > art.first_sentence and self.sentences[lo - 1, 3] == number:
+            lo -= 1
+        while hi < art.first_sentence + art.sentences and self.sentences[hi, 3] == number:
+            hi += 1
+        return range(lo, hi)
+
+
+def sentence_hash(text: str) -> int:
+    """A 64-bit hash of a sentence's text, recorded when it is split: the independent record that a
+    quote is checked against, so a wrong offset or a damaged text store cannot pass for a quote."""
+    return int.from_bytes(hashlib.blake2b(text.encode("utf-8"), digest_size=8).digest(), "little")
 
 
 def _mapped(path: Path) -> np.ndarray:
@@ -486,6 +512,7 @@ def _check_counts(s: Snapshot) -> None:
     found = {
         "articles": len(s.articles),
         "sentences": len(s.sentences),
+        "sentence hashes": len(s.sentence_hashes),
         "chunks": len(s.chunks),
         "sentence vectors": len(s.sentence_vectors),
         "chunk vectors": len(s.chunk_vectors),
@@ -496,6 +523,7 @@ def _check_counts(s: Snapshot) -> None:
     expected = {
         "articles": counts["articles"],
         "sentences": counts["sentences"],
+        "sentence hashes": counts["sentences"],
         "chunks": counts["chunks"],
         "sentence vectors": counts["sentences"],
         "chunk vectors": counts["chunks"],

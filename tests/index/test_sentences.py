@@ -46,8 +46,9 @@ def test_offsets_round_trip_on_any_text(text: str) -> None:
 
 def test_a_sentence_over_the_limit_is_split_at_words_not_truncated(encoder: Encoder) -> None:
     text = " ".join(f"word{i} alpha beta" for i in range(300))  # no sentence punctuation at all
-    pieces = fit_sentences(text, split_sentences(text), encoder.token_counts, encoder.max_tokens)
+    pieces, numbers = fit_sentences(text, split_sentences(text), encoder.token_counts, encoder.max_tokens)
     assert len(pieces) > 1
+    assert numbers == [0] * len(pieces)  # still one sentence to a reader
     assert all(c <= encoder.max_tokens for c in encoder.token_counts([p.text for p in pieces]))
     assert " ".join(p.text for p in pieces) == text  # every word kept, in order
     for p in pieces:
@@ -56,8 +57,9 @@ def test_a_sentence_over_the_limit_is_split_at_words_not_truncated(encoder: Enco
 
 def test_a_single_giant_word_is_cut_by_characters(encoder: Encoder) -> None:
     text = "Start. " + "x9" * 3000 + " end."
-    pieces = fit_sentences(text, split_sentences(text), encoder.token_counts, encoder.max_tokens)
+    pieces, numbers = fit_sentences(text, split_sentences(text), encoder.token_counts, encoder.max_tokens)
     assert all(c <= encoder.max_tokens for c in encoder.token_counts([p.text for p in pieces]))
+    assert numbers[0] == 0 and set(numbers[1:]) == {1}  # "Start." and then the one long sentence
     assert "".join(p.text for p in pieces).replace(" ", "") == text.replace(" ", "")
 
 
@@ -72,7 +74,7 @@ ARTICLE = st.lists(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_chunks_cover_every_sentence_and_fit_the_model(encoder: Encoder, text: str, size: int, overlap: int) -> None:
     overlap = min(overlap, size - 1)
-    sentences = fit_sentences(text, split_sentences(text), encoder.token_counts, encoder.max_tokens)
+    sentences, _ = fit_sentences(text, split_sentences(text), encoder.token_counts, encoder.max_tokens)
     chunks = chunk_sentences(
         text, sentences, size=size, overlap=overlap, count_tokens=encoder.token_counts, max_tokens=encoder.max_tokens
     )
