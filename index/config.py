@@ -12,10 +12,12 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError
+from .errors import ConfigError, FetchError
+from .fetch import parse_allowed_host
 
 DEFAULT_CONFIG = "config.yaml"
 CONFIG_ENV = "CITEBOT_CONFIG"
+CACHE_ENV = "CITEBOT_CACHE_DIR"
 
 
 @dataclass(frozen=True)
@@ -26,6 +28,9 @@ class ModelConfig:
     batch_size: int = 64
     # "fp32" is exact; "int8" is a faster, slightly lossy ONNX build (see the README's figures).
     precision: str = "fp32"
+    # Where the one-time ONNX exports of models are kept, shared by every index that uses the same
+    # model. None: $CITEBOT_CACHE_DIR, else $XDG_CACHE_HOME/citebot, else ~/.cache/citebot.
+    cache_dir: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -39,7 +44,8 @@ class ArticlesConfig:
     max_bytes: int = 2_000_000  # larger files and downloads are refused
     fetch_timeout: float = 10.0  # seconds, for URLs
     # Hosts or IPs that may be fetched although they are private or loopback (an intranet wiki, a
-    # test server). Empty by default: private, loopback and link-local addresses are refused.
+    # test server): "host" (any port), "host:port" (that port only), "::1", "[::1]" or "[::1]:8080".
+    # Empty by default: private, loopback and link-local addresses are refused.
     allowed_private_hosts: list[str] = field(default_factory=list)
 
 
@@ -123,13 +129,26 @@ def load_config(
         raise ConfigError(f"{file}: the top level must be a mapping of keys to values")
     config = _build(Config, raw, str(file), "")
     base = file.resolve().parent
+    cache = config.model.cache_dir
     config = config.replace(
         base_dir=base,
         corpus_dir=_resolve(base, config.corpus_dir, corpus_dir),
         index_dir=_resolve(base, config.index_dir, index_dir),
+        model=dataclasses.replace(
+            config.model, cache_dir=_resolve(base, cache, None) if cache is not None else default_cache_dir()
+        ),
     )
     _check_values(config, str(file))
     return config
+
+
+def default_cache_dir() -> Path:
+    """The shared model cache when the config names none: $CITEBOT_CACHE_DIR, $XDG_CACHE_HOME/citebot
+    or ~/.cache/citebot."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser().resolve()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return (Path(base).expanduser() / "citebot").resolve()
 
 
 def _resolve(base: Path, configured: Path, override: str | os.PathLike[str] | None) -> Path:
@@ -218,6 +237,11 @@ def _check_values(config: Config, file: str) -> None:
         if not ok:
             value = _get(config, key)
             raise ConfigError(f"{file}: '{key}' must be {rule}, got {value!r}")
+    for entry in config.articles.allowed_private_hosts:
+        try:
+            parse_allowed_host(entry)
+        except FetchError as exc:
+            raise ConfigError(f"{file}: {exc}") from None
 
 
 def _get(config: Config, dotted: str) -> Any:

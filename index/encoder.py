@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import importlib.util
 import json
 import logging
 import os
+import re
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -35,6 +38,11 @@ class Encoder(Protocol):
 
     @property
     def max_tokens(self) -> int: ...
+
+    @property
+    def fingerprint(self) -> str:
+        """What the index records of the model: two encoders with the same fingerprint give the same vectors."""
+        ...
 
     def encode(
         self, texts: Sequence[str], *, batch_size: int = 64, progress: Callable[[int], None] | None = None
@@ -67,24 +75,67 @@ def resolve_model(name: str) -> Path | str:
     return name
 
 
-def model_fingerprint(resolved: Path | str) -> str:
-    """A short hash of the model's weights and tokenizer, so an index is never queried with another model.
+# Files of a model folder that do not change what it computes: documentation and VCS metadata.
+_NOT_MODEL = re.compile(r"(?i)^(readme.*|.*\.md|\.git.*|data_config\.json)$")
+FINGERPRINTS_FILE = "fingerprints.json"
 
-    Hashing the weights costs ~0.1 s for MiniLM (90 MB); it runs at build and at load.
+
+def model_fingerprint(resolved: Path | str, cache_dir: Path | None = None) -> str:
+    """A hash of a model's whole content (weights, tokenizer, configs), so an index is never queried
+    with another model, nor an export reused for a model re-saved in the same folder.
+
+    Hashing MiniLM's 90 MB takes ~0.2 s. With ``cache_dir``, the hash is kept there under the files'
+    sizes, modification times and inodes, and only worked out again when one of those changes.
     """
     if not isinstance(resolved, Path):
         return f"hub:{resolved}"
+    files = sorted(
+        p
+        for p in resolved.rglob("*")
+        if p.is_file() and not any(_NOT_MODEL.match(part) for part in p.relative_to(resolved).parts)
+    )
+    signature = [
+        [str(p.relative_to(resolved)), st.st_size, st.st_mtime_ns, st.st_ino] for p in files for st in [p.stat()]
+    ]
+    memo_file = cache_dir / FINGERPRINTS_FILE if cache_dir is not None else None
+    memo = _read_json(memo_file) if memo_file is not None else {}
+    entry = memo.get(str(resolved))
+    if isinstance(entry, dict) and entry.get("signature") == signature and isinstance(entry.get("fingerprint"), str):
+        return str(entry["fingerprint"])
     digest = hashlib.sha256()
-    for rel in ("config.json", "tokenizer.json", "vocab.txt", "modules.json", "1_Pooling/config.json"):
-        file = resolved / rel
-        if file.is_file():
-            digest.update(rel.encode() + b"\0" + file.read_bytes())
-    for weights in sorted(resolved.glob("*.safetensors")) + sorted(resolved.glob("*.bin")):
-        st = weights.stat()
-        # Size and the first MiB identify the weights file without reading all of it.
-        with weights.open("rb") as f:
-            digest.update(f"{weights.name}:{st.st_size}".encode() + f.read(1 << 20))
-    return digest.hexdigest()[:16]
+    for path in files:
+        digest.update(str(path.relative_to(resolved)).encode() + b"\0")
+        with path.open("rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                digest.update(block)
+        digest.update(b"\0")
+    fingerprint = digest.hexdigest()[:16]
+    if memo_file is not None:
+        memo[str(resolved)] = {"signature": signature, "fingerprint": fingerprint}
+        with contextlib.suppress(OSError):  # a read-only cache only costs the hash next time
+            _write_json(memo_file, memo)
+    return fingerprint
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f)
+        os.replace(tmp, path)  # concurrent writers: the last one wins, and every version is whole
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
 
 
 class SentenceTransformerEncoder:
@@ -135,42 +186,83 @@ class SentenceTransformerEncoder:
         return [len(ids) for ids in tokenizer(list(texts), add_special_tokens=True)["input_ids"]]
 
 
-def export_dir(model_name: str, precision: str, models_dir: Path) -> Path:
-    """Where the ONNX export of a model at a precision lives: named by the weights' fingerprint, so a
-    changed model folder gets a new export instead of silently reusing a stale one."""
+def export_dir(model_name: str, precision: str, cache_dir: Path) -> Path:
+    """Where the ONNX export of a model at a precision lives in the shared cache: named by the hash of
+    the model's whole content, so a changed model gets a new export instead of reusing a stale one,
+    and every index folder that uses the same model shares one export."""
     resolved = resolve_model(model_name)
     slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(str(model_name)).name)[:60]
-    return models_dir / f"{slug}-{precision}-{model_fingerprint(resolved)[:12]}"
+    return cache_dir / "exports" / f"{slug}-{precision}-{model_fingerprint(resolved, cache_dir)[:12]}"
 
 
-def load_encoder(model_name: str, precision: str, models_dir: Path, *, threads: int = 1) -> Encoder:
-    """The serving encoder: the model's ONNX export, run by onnxruntime (no torch imported).
+Notice = Callable[[str], None]
 
-    The export is made once, on first need (it imports torch for a few seconds), into
-    ``models_dir``; later loads take ~0.2 s.
+
+def load_encoder(
+    model_name: str,
+    precision: str,
+    cache_dir: Path,
+    *,
+    threads: int = 1,
+    repair: bool = False,
+    notice: Notice | None = None,
+) -> Encoder:
+    """The serving encoder: the model's ONNX export (made on first need, see :func:`ensure_export`),
+    run by onnxruntime (no torch imported); ~0.2 s once the export exists.
 
     Args:
         model_name: ``model.name`` from the config (a hub name, a packaged model, or a folder).
         precision: "fp32" (exact) or "int8" (dynamic int8 weights: ~2x faster, slightly different vectors).
-        models_dir: Folder of exports, inside the index folder.
+        cache_dir: The shared folder of exports (``model.cache_dir``).
         threads: onnxruntime threads: 1 to answer questions, the core count to build.
-
-    Raises:
-        IndexMismatchError: The model cannot be found or exported.
+        repair: As for :func:`ensure_export`.
+        notice: As for :func:`ensure_export`.
     """
-    from .onnx_encoder import EXPORT_FORMAT, META_FILE, OnnxEncoder
+    from .onnx_encoder import OnnxEncoder
 
-    target = export_dir(model_name, precision, models_dir)
-    if _export_format(target / META_FILE) != EXPORT_FORMAT:  # missing, unreadable, or of another citebot
-        _export(model_name, precision, target)
+    target, _ = ensure_export(model_name, precision, cache_dir, repair=repair, notice=notice)
     return OnnxEncoder(target, threads=threads)
 
 
-def _export_format(meta: Path) -> object:
-    try:
-        return json.loads(meta.read_text(encoding="utf-8")).get("format")
-    except (OSError, ValueError, AttributeError):
-        return None
+def ensure_export(
+    model_name: str, precision: str, cache_dir: Path, *, repair: bool = False, notice: Notice | None = None
+) -> tuple[Path, bool]:
+    """Make sure the shared cache holds a whole ONNX export of the model; export it when it does not.
+
+    Args:
+        model_name: ``model.name`` from the config.
+        precision: "fp32" or "int8".
+        cache_dir: The shared folder of exports.
+        repair: Check the export's files against their recorded hashes and export again when they
+            differ (a build does this); otherwise only sizes are compared, to start fast.
+        notice: Told, in one line, when the one-time export starts (a first build says what it does).
+
+    Returns:
+        The export folder, and whether it was (re)made by this call.
+
+    Raises:
+        IndexMismatchError: The model cannot be found or exported, or (without ``repair``) its
+            export is damaged.
+        IndexWriteError: The cache folder cannot be written.
+    """
+    from .onnx_encoder import EXPORT_FORMAT, META_FILE, export_damage
+
+    target = export_dir(model_name, precision, cache_dir)
+    meta = _read_json(target / META_FILE)
+    damage = export_damage(target, meta, full=repair) if meta.get("format") == EXPORT_FORMAT else "missing"
+    if not damage:
+        return target, False
+    if damage != "missing" and not repair:
+        raise IndexMismatchError(
+            f"the model export in {target} is damaged ({damage}); run `python -m index build` to repair it"
+        )
+    if damage != "missing":
+        log.warning("the model export in %s is damaged (%s); exporting it again", target, damage)
+    (notice or log.info)(
+        f"preparing the model {model_name} for first use (a one-time ONNX export, about 20 s) in {target.parent}"
+    )
+    _export(model_name, precision, target)
+    return target, True
 
 
 def _export(model_name: str, precision: str, target: Path) -> None:
@@ -185,12 +277,12 @@ def _export(model_name: str, precision: str, target: Path) -> None:
             export_onnx(resolved, target, quantize=None if precision == "fp32" else precision)
             return
         # A hub name: let sentence-transformers fetch it (where a network exists), then export the copy.
-        import tempfile
-
         with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
             SentenceTransformerEncoder(model_name)._model.save(tmp)
             export_onnx(Path(tmp), target, quantize=None if precision == "fp32" else precision)
     except OSError as exc:
-        raise IndexWriteError(f"cannot export the model into {target.parent} ({exc.strerror or exc})") from exc
+        raise IndexWriteError(
+            f"cannot export the model into {target.parent} ({exc.strerror or exc}); set model.cache_dir to a writable folder"
+        ) from exc
     except (ValueError, RuntimeError) as exc:
         raise IndexMismatchError(f"model '{model_name}' cannot be exported to ONNX ({exc})") from exc

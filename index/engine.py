@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import secrets
 import shutil
-import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -23,6 +23,7 @@ from . import answer as answering
 from .articles import (
     HTML_SUFFIXES,
     SUFFIXES,
+    CorpusFile,
     article_to_markdown,
     check_id,
     id_for_name,
@@ -31,8 +32,8 @@ from .articles import (
     scan_corpus,
 )
 from .builder import ChunkSettings, assemble
-from .config import Config
-from .encoder import Encoder, load_encoder
+from .config import Config, default_cache_dir
+from .encoder import Encoder, Notice, ensure_export, load_encoder
 from .errors import (
     ArticleError,
     BusyError,
@@ -44,7 +45,9 @@ from .errors import (
 )
 from .fetch import fetch_url
 from .models import Answer, Article, ArticleInfo, BuildReport
+from .onnx_encoder import OnnxEncoder
 from .store import (
+    BUILD_HINT,
     Expectation,
     Snapshot,
     check_manifest,
@@ -62,14 +65,17 @@ Progress = Callable[[int], Callable[[int], None] | None]  # total -> per-batch u
 REMOVED_DIR = ".removed"  # removed articles are moved here, never deleted (hidden: not scanned)
 
 
-def default_encoder(config: Config, *, threads: int = 1) -> Encoder:
+def default_encoder(config: Config, *, threads: int = 1, repair: bool = False, notice: Notice | None = None) -> Encoder:
     """The ONNX export of the configured model: one thread to answer (a second core stays free for
     the bot, a build or another process), every core to build."""
-    return load_encoder(config.model.name, config.model.precision, models_dir(config), threads=threads)
+    return load_encoder(
+        config.model.name, config.model.precision, models_dir(config), threads=threads, repair=repair, notice=notice
+    )
 
 
 def models_dir(config: Config) -> Path:
-    return config.index_dir / "models"
+    """The shared cache of model exports (``model.cache_dir``)."""
+    return config.model.cache_dir or default_cache_dir()
 
 
 class Engine:
@@ -78,10 +84,13 @@ class Engine:
     Args:
         config: The loaded configuration.
         encoder: The embedding model; loaded on first need from ``config.model`` when not given.
+        notice: Told, in one line each, what a slow step is doing (the one-time model export) and
+            that the index is older than the corpus; logged at INFO when not given.
     """
 
-    def __init__(self, config: Config, *, encoder: Encoder | None = None) -> None:
+    def __init__(self, config: Config, *, encoder: Encoder | None = None, notice: Notice | None = None) -> None:
         self.config = config
+        self.notice: Notice = notice or log.info
         self._encoder = encoder
         self._injected = encoder is not None
         self._encoder_lock = threading.Lock()
@@ -90,6 +99,7 @@ class Engine:
         self._load_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._weights = answering.Weights.load()
+        self._stale_checked: str | None = None  # the build whose staleness was last said
 
     # --- heavy things, loaded once ------------------------------------------------------------
 
@@ -98,21 +108,35 @@ class Engine:
         if self._encoder is None:
             with self._encoder_lock:
                 if self._encoder is None:
-                    self._encoder = default_encoder(self.config)
+                    self._encoder = default_encoder(self.config, notice=self.notice)
         return self._encoder
 
-    def _build_encoder(self) -> Encoder:
-        """The encoder for a build: the injected one, else the same export run on every core."""
+    def _repair_export(self) -> Path | None:
+        """Before a build: make the model's export if it is missing, and again if its files no longer
+        match their recorded hashes (answering only checks sizes, to start fast). Returns the export
+        folder, or None for an injected encoder."""
         if self._injected:
+            return None
+        cfg = self.config.model
+        target, remade = ensure_export(
+            cfg.name, cfg.precision, models_dir(self.config), repair=True, notice=self.notice
+        )
+        if remade:
+            with self._encoder_lock:
+                self._encoder = None  # loaded from the damaged files: load the new export instead
+        return target
+
+    def _build_encoder(self, export: Path | None) -> Encoder:
+        """The encoder for a build: the injected one, else the export run on every core."""
+        if export is None:
             return self.encoder
-        _ = self.encoder  # makes the export if it is missing: the one questions will use
-        return default_encoder(self.config, threads=os.cpu_count() or 1)
+        return OnnxEncoder(export, threads=os.cpu_count() or 1)
 
     def expectation(self) -> Expectation:
         enc = self.encoder
         return Expectation(
             model=self.config.model.name,
-            fingerprint=getattr(enc, "fingerprint", ""),
+            fingerprint=enc.fingerprint,
             dim=enc.dim,
             chunk_sentences=self.config.chunking.sentences,
             chunk_overlap=self.config.chunking.overlap,
@@ -126,6 +150,8 @@ class Engine:
             IndexMismatchError: The index does not fit the config or is damaged.
         """
         published = current_build(self.config.index_dir)
+        if published is None:  # before the model is loaded: nothing to answer from, nothing to export
+            raise IndexMissingError(f"no index in {self.config.index_dir} yet; {BUILD_HINT} to index the corpus")
         snap = self._snapshot
         if snap is not None and snap.build_id == published:
             return snap
@@ -197,7 +223,41 @@ class Engine:
             ranked.append((text, scored, not scored or confidence < threshold))
         if self.config.search.rerank:
             ranked = self._reread(snap, ranked)
-        return [(self._compose(snap, text, scored, refuse, k), snap, scored) for text, scored, refuse in ranked]
+        answers = [(self._compose(snap, text, scored, refuse, k), snap, scored) for text, scored, refuse in ranked]
+        if self._stale_checked != snap.build_id:
+            self._stale_checked = snap.build_id
+            changed = self.changed_since_build(snap)
+            if changed:
+                self.notice(
+                    f"{_count(changed, 'article')} changed in {self.config.corpus_dir} since the index was built; "
+                    f"{BUILD_HINT} to re-index"
+                )
+        return answers
+
+    def changed_since_build(self, snap: Snapshot | None = None) -> int:
+        """How many articles the corpus folder has added, changed or removed since the index was built.
+
+        Files are compared by size and modification time with what the build recorded; only a file
+        whose stat differs is read, and it counts when its content hash differs too.
+        """
+        snap = snap or self.snapshot(check_model=False)
+        recorded = snap.manifest.get("corpus_files")
+        if not isinstance(recorded, dict) or not self.config.corpus_dir.is_dir():
+            return 0
+        files, _ = scan_corpus(self.config.corpus_dir)
+        stats = _corpus_stats(self.config.corpus_dir, files)
+        hashes = snap.manifest.get("articles", {})
+        changed = sum(1 for name in recorded if name not in stats)
+        for f in files:
+            name = str(f.path.relative_to(self.config.corpus_dir.resolve()))
+            if recorded.get(name) == stats[name]:
+                continue
+            try:
+                digest = read_article_file(f.path, max_bytes=self.config.articles.max_bytes, article_id=f.id).sha256
+            except ArticleError:
+                digest = None
+            changed += digest is None or hashes.get(f.id) != digest
+        return changed
 
     def _reread(
         self, snap: Snapshot, ranked: list[tuple[str, list[answering.Scored], bool]]
@@ -251,7 +311,7 @@ class Engine:
     def articles(self) -> list[ArticleInfo]:
         """The indexed articles, by id."""
         snap = self.snapshot(check_model=False)
-        return [ArticleInfo(a.id, a.title, a.date, a.source, a.sentences) for a in snap.articles]
+        return [ArticleInfo(a.id, a.title, a.date, a.source, a.reader_sentences) for a in snap.articles]
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -292,13 +352,25 @@ class Engine:
         text = str(source)
         if text.startswith(("http://", "https://")) or "://" in text:
             return self.add_url(text, progress=progress)
-        path = Path(source)
+        given = Path(source)
+        # Judged by what it resolves to: a link's target is what would be read and copied.
+        path = given.resolve()
+        corpus = self.config.corpus_dir.resolve()
+        if Path(os.path.normpath(given.absolute())).is_relative_to(corpus) and not path.is_relative_to(corpus):
+            raise ArticleError(f"{given} is a link that points outside the corpus (to {path}); it is not added")
         if not path.is_file():
-            raise ArticleError(f"{path} does not exist or is not a file")
+            raise ArticleError(f"{given} does not exist or is not a file")
         if path.suffix.lower() not in SUFFIXES:
-            raise ArticleError(f"{path.name}: unsupported file type '{path.suffix}' (use .txt, .md or .html)")
-        article = read_article_file(path, max_bytes=self.config.articles.max_bytes)
-        return self._add_article(article, path.read_bytes(), path.name, progress)
+            raise ArticleError(f"{given.name}: unsupported file type '{path.suffix}' (use .txt, .md or .html)")
+        data = _read_capped(path, self.config.articles.max_bytes)
+        article = parse_article(
+            data,
+            name=path.name,
+            article_id=id_for_name(given.name),
+            source=given.name,
+            max_bytes=self.config.articles.max_bytes,
+        )
+        return self._add_article(article, data, given.name, progress)
 
     def add_bytes(self, name: str, data: bytes, *, progress: Progress | None = None) -> BuildReport:
         """Add or update an article from the bytes of an uploaded file named ``name``."""
@@ -409,6 +481,7 @@ class Engine:
     def _rebuild_locked(self, progress: Progress | None) -> BuildReport:
         started = time.perf_counter()
         corpus = self._corpus_dir()
+        export = self._repair_export()
         clean_builds(self.config.index_dir)  # what a killed writer left behind
         files, skipped = scan_corpus(corpus)
         previous, reusable = self._previous()
@@ -439,7 +512,7 @@ class Engine:
                 seconds=time.perf_counter() - started,
                 build_id=previous.build_id,
             )
-        encoder = self._build_encoder()
+        encoder = self._build_encoder(export)
         update = None
 
         def on_total(total: int) -> None:
@@ -471,6 +544,8 @@ class Engine:
             },
             "chunking": {"sentences": expect.chunk_sentences, "overlap": expect.chunk_overlap},
             "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            # What the corpus folder looked like: `ask` says when articles changed after the build.
+            "corpus_files": _corpus_stats(corpus, files),
         }
         build_id = write_build(self.config.index_dir, data, manifest, exact_max=self.config.search.exact_search_max)
         self._snapshot = load_snapshot(self.config.index_dir, expect)
@@ -490,15 +565,44 @@ class Engine:
         )
 
 
+def _corpus_stats(corpus: Path, files: Sequence[CorpusFile]) -> dict[str, list[int]]:
+    """Relative path -> [size, mtime_ns] of each corpus file."""
+    root = corpus.resolve()
+    out = {}
+    for f in files:
+        with contextlib.suppress(OSError):
+            st = f.path.stat()
+            out[str(f.path.relative_to(root))] = [st.st_size, st.st_mtime_ns]
+    return out
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
 def _stored_article(snap: Snapshot, article_id: str) -> Article:
     idx = snap.by_id[article_id]
     a = snap.articles[idx]
     return Article(id=a.id, title=a.title, date=a.date, source=a.source, text=snap.article_text(idx), sha256=a.sha256)
 
 
-def _write_atomic(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".tmp-", suffix=target.suffix)
+def _read_capped(path: Path, max_bytes: int) -> bytes:
+    """The bytes of a file, refused before reading when it is over the size limit."""
     try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise ArticleError(f"{path.name} is {size:,} bytes, over the limit of {max_bytes:,} (articles.max_bytes)")
+        return path.read_bytes()
+    except OSError as exc:
+        raise ArticleError(f"{path.name} cannot be read ({exc.strerror or exc})") from exc
+
+
+def _write_atomic(target: Path, data: bytes) -> None:
+    """Write ``target`` whole or not at all, with ordinary permissions (0666 less the umask: 0644
+    usually), as any other file the user saves there (mkstemp would make it 0600)."""
+    tmp = target.with_name(f".tmp-{secrets.token_hex(6)}{target.suffix}")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

@@ -26,6 +26,7 @@ TOKENIZER_FILE = "tokenizer.json"
 META_FILE = "export.json"
 OUTPUT_NAME = "sentence_embedding"
 QUANTIZE_MODES = (None, "int8")
+_REPAIR_HINT = "run `python -m index build` to export it again"
 
 # Opset 17 has LayerNormalization as one op, which onnxruntime runs as one fused kernel; the legacy
 # exporter and onnxruntime 1.32 both support it.
@@ -139,8 +140,10 @@ def export_onnx(model_dir: Path, out_dir: Path, *, quantize: str | None = None) 
             "format": EXPORT_FORMAT,
             "onnx_file": ONNX_FILE,
             "onnx_sha256": _sha256(onnx_path),
+            "onnx_bytes": onnx_path.stat().st_size,
             "tokenizer_file": TOKENIZER_FILE,
             "tokenizer_sha256": _sha256(tmp / TOKENIZER_FILE),
+            "tokenizer_bytes": (tmp / TOKENIZER_FILE).stat().st_size,
             "inputs": input_names,
             "output": OUTPUT_NAME,
             "dim": int(model.config.hidden_size),
@@ -213,10 +216,10 @@ class OnnxEncoder:
         try:
             meta = json.loads(meta_path.read_text())
         except (OSError, ValueError) as exc:
-            raise IndexMismatchError(f"no usable ONNX export at {export_dir} ({exc}); run the export again") from exc
+            raise IndexMismatchError(f"no usable ONNX export at {export_dir} ({exc}); {_REPAIR_HINT}") from exc
         if meta.get("format") != EXPORT_FORMAT:
             raise IndexMismatchError(
-                f"ONNX export at {export_dir} has format {meta.get('format')}, expected {EXPORT_FORMAT}; run the export again"
+                f"ONNX export at {export_dir} has format {meta.get('format')}, expected {EXPORT_FORMAT}; {_REPAIR_HINT}"
             )
         self.export_dir = export_dir
         self.meta: dict[str, Any] = meta
@@ -245,9 +248,7 @@ class OnnxEncoder:
             self._tokenizer = Tokenizer.from_file(str(export_dir / meta["tokenizer_file"]))
             self._counter = Tokenizer.from_file(str(export_dir / meta["tokenizer_file"]))
         except Exception as exc:  # onnxruntime raises its own exception types for unreadable files
-            raise IndexMismatchError(
-                f"ONNX export at {export_dir} cannot be loaded ({exc}); run the export again"
-            ) from exc
+            raise IndexMismatchError(f"ONNX export at {export_dir} cannot be loaded ({exc}); {_REPAIR_HINT}") from exc
         self._tokenizer.no_padding()  # padding is done per batch in numpy, to that batch's longest text
         self._tokenizer.enable_truncation(max_length=self._max_tokens)
         self._counter.no_padding()
@@ -458,6 +459,30 @@ def _quantize_int8(src: Path, dst: Path) -> None:
         )
     finally:
         logging.getLogger().removeFilter(quiet)
+
+
+def export_damage(export_dir: Path, meta: dict[str, Any], *, full: bool) -> str:
+    """What is wrong with a finished export's files, or "" when nothing is.
+
+    Args:
+        export_dir: The export folder.
+        meta: Its export.json.
+        full: Hash the files against the recorded sha256 (a build does this); otherwise compare sizes
+            only, which costs nothing at start-up and catches a truncated or replaced file.
+    """
+    for name_key, hash_key, size_key in (
+        ("onnx_file", "onnx_sha256", "onnx_bytes"),
+        ("tokenizer_file", "tokenizer_sha256", "tokenizer_bytes"),
+    ):
+        name = str(meta.get(name_key) or "")
+        path = export_dir / name
+        if not name or not path.is_file():
+            return f"{name or name_key} is missing"
+        if size_key in meta and path.stat().st_size != meta[size_key]:
+            return f"{name} has the wrong size"
+        if full and _sha256(path) != meta.get(hash_key):
+            return f"{name} does not match its checksum"
+    return ""
 
 
 def _sha256(path: Path) -> str:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from index.config import Config, load_config
+from index.config import CACHE_ENV, Config, load_config
 from index.encoder import Encoder, load_encoder
 from index.engine import Engine
 
@@ -19,10 +20,18 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NEWS = ROOT / "eval" / "news"
 
 
-@pytest.fixture(scope="session")
-def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """One ONNX export of the default model for the whole session (as ``build`` makes it)."""
-    return tmp_path_factory.mktemp("models")
+@pytest.fixture(scope="session", autouse=True)
+def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """One shared model cache for the whole session, as ``build`` makes it: every engine, CLI run and
+    subprocess of the tests uses its one export (and never the user's own ~/.cache/citebot)."""
+    folder = tmp_path_factory.mktemp("models")
+    before = os.environ.get(CACHE_ENV)
+    os.environ[CACHE_ENV] = str(folder)
+    yield folder
+    if before is None:
+        os.environ.pop(CACHE_ENV, None)
+    else:
+        os.environ[CACHE_ENV] = before
 
 
 @pytest.fixture(scope="session")

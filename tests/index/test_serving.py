@@ -49,7 +49,7 @@ def test_the_manifest_names_the_export_it_was_built_with(built: Path) -> None:
     manifest = engine.snapshot().manifest
     assert manifest["model"]["fingerprint"] == engine.encoder.fingerprint  # type: ignore[attr-defined]
     assert manifest["model"]["precision"] == "fp32"
-    assert Path(manifest["model"]["export"]).parent == built / "index" / "models"
+    assert Path(manifest["model"]["export"]).parent == engine.config.model.cache_dir / "exports"  # shared
     assert manifest["vector_indexes"]["chunks"] == {"type": "flat"}
 
 
