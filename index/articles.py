@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
+import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,13 @@ _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # An id becomes a file name in the corpus and a word in Discord commands: keep it plain.
 _ID_OK = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")
 _TITLE_CHARS = 90
+# Front matter is metadata, not a document format: a few short plain values. The caps keep a hostile
+# file from costing memory or flooding every place a title or source is shown.
+FRONT_MATTER_BYTES = 16 * 1024
+_VALUE_CHARS = {"title": 300, "source": 2000, "url": 2000}
+# What yaml.safe_load makes of a plain scalar (datetime is a subclass of date); None is an empty value.
+_SCALAR_TYPES = (str, int, float, bool, dt.date)
+_TYPES_TEXT = ".txt, .md or .html"
 
 
 @dataclass(frozen=True)
@@ -66,17 +75,22 @@ def id_for_name(name: str) -> str:
 def scan_corpus(corpus_dir: Path) -> tuple[list[CorpusFile], list[tuple[str, str]]]:
     """Find the article files of a corpus folder (recursively, hidden entries skipped).
 
+    A link is judged by what it resolves to, never by its own name: it is read only if its target
+    is an article file inside the corpus. Links to folders are not followed (a folder inside the
+    corpus is walked as itself; one outside is no part of the corpus).
+
     Returns:
         The files sorted by id, and (name, reason) for files that were passed over: a link that
-        leads outside the corpus, or a second file with an id already taken.
+        leads outside the corpus, into a hidden folder, to nothing or to a file that is not an
+        article, or a second file with an id already taken.
     """
     root = corpus_dir.resolve()
     found: dict[str, CorpusFile] = {}
     skipped: list[tuple[str, str]] = []
-    for path in sorted(_walk(root)):
+    for path, problem in sorted(_walk(root, root), key=lambda item: item[0]):
         name = str(path.relative_to(root))
-        if not path.resolve().is_relative_to(root):
-            skipped.append((name, "is a link that points outside the corpus"))
+        if problem:
+            skipped.append((name, problem))
             continue
         try:
             article_id = id_for_name(path.name)
@@ -91,21 +105,59 @@ def scan_corpus(corpus_dir: Path) -> tuple[list[CorpusFile], list[tuple[str, str
     return sorted(found.values(), key=lambda f: f.id), skipped
 
 
-def _walk(folder: Path) -> Iterator[Path]:
+def _walk(folder: Path, root: Path) -> Iterator[tuple[Path, str | None]]:
+    """(path, None) for each article file under ``folder``, (path, reason) for each refused link."""
     for entry in folder.iterdir():
         if entry.name.startswith("."):
             continue
-        if entry.is_dir() and not entry.is_symlink():
-            yield from _walk(entry)
+        if entry.is_symlink():
+            problem = _link_problem(entry, root)
+            if problem != "":
+                yield entry, problem
+        elif entry.is_dir():
+            yield from _walk(entry, root)
         elif entry.is_file() and entry.suffix.lower() in SUFFIXES:
-            yield entry
+            yield entry, None
+
+
+def _link_problem(link: Path, root: Path) -> str | None:
+    """Why the link ``link`` is not read: None to read it, "" to pass it over silently, else a reason.
+
+    The link is resolved fully (through any chain of links) first, so that both the place and the
+    type are those of the file that would really be opened.
+    """
+    named_article = link.suffix.lower() in SUFFIXES
+    try:
+        target = link.resolve(strict=True)
+    except (OSError, RuntimeError):  # missing target, or a loop of links
+        return "is a broken link (its target does not exist)" if named_article else ""
+    is_dir = target.is_dir()
+    # Links that look like neither an article nor a folder are ignored, as such files are.
+    relevant = named_article or is_dir or target.suffix.lower() in SUFFIXES
+    if not target.is_relative_to(root):
+        return "is a link that points outside the corpus" if relevant else ""
+    inside = target.relative_to(root)
+    if any(part.startswith(".") for part in inside.parts):
+        return f"is a link into {inside}, which is hidden and not part of the corpus" if relevant else ""
+    if is_dir:
+        return ""  # not followed: that folder is walked as itself, and no link loop can form
+    if not named_article:
+        return ""  # its target is found under its own name
+    if not target.is_file():
+        return f"is a link to {inside}, which is not a regular file"
+    if target.suffix.lower() not in SUFFIXES:
+        return f"is a link to {inside}, which is not a {_TYPES_TEXT} file"
+    return None
 
 
 def read_article_file(path: Path, *, max_bytes: int, article_id: str | None = None) -> Article:
     """Read one article file.
 
+    A link is read as what it resolves to: its target's type decides how it is parsed, and a
+    target of another type is refused, whatever the link is called.
+
     Args:
-        path: A .txt, .md or .html file.
+        path: A .txt, .md or .html file (or a link to one).
         max_bytes: Larger files are refused before they are read.
         article_id: Defaults to the file's stem.
 
@@ -115,19 +167,49 @@ def read_article_file(path: Path, *, max_bytes: int, article_id: str | None = No
     """
     name = path.name
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise ArticleError(f"{name} is {size:,} bytes, over the limit of {max_bytes:,} (articles.max_bytes)")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ArticleError(f"{name} cannot be read ({exc.strerror or exc})") from exc
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "a loop of links"
+        raise ArticleError(f"{name} cannot be read ({reason})") from exc
+    suffix = real.suffix.lower()
+    if suffix not in SUFFIXES:
+        link = f"it is a link to {real.name}; " if real.name != name else ""
+        raise ArticleError(f"{name}: unsupported file type '{real.suffix}' ({link}use {_TYPES_TEXT})")
+    data = _read_regular_file(real, name, max_bytes)
     return parse_article(
         data,
         name=name,
         article_id=article_id or id_for_name(name),
         source=name,
         max_bytes=max_bytes,
+        html=suffix in HTML_SUFFIXES,
     )
+
+
+def _read_regular_file(real: Path, name: str, max_bytes: int) -> bytes:
+    """The bytes of the regular file ``real`` (already resolved), at most ``max_bytes`` of them.
+
+    The last component is opened without following links and checked to be a regular file after it
+    is open, so a link or a pipe swapped in after the scan is refused rather than read or waited on.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(real, flags)
+    except OSError as exc:
+        raise ArticleError(f"{name} cannot be read ({exc.strerror or exc})") from exc
+    with os.fdopen(fd, "rb") as f:
+        try:
+            info = os.fstat(f.fileno())
+            if not stat.S_ISREG(info.st_mode):
+                raise ArticleError(f"{name} is not a regular file")
+            if info.st_size > max_bytes:
+                raise ArticleError(
+                    f"{name} is {info.st_size:,} bytes, over the limit of {max_bytes:,} (articles.max_bytes)"
+                )
+            # One byte more than allowed: a file that grew since fstat is still caught, not read whole.
+            return f.read(max_bytes + 1)
+        except OSError as exc:
+            raise ArticleError(f"{name} cannot be read ({exc.strerror or exc})") from exc
 
 
 def parse_article(
@@ -192,13 +274,7 @@ def _from_text(text: str, name: str) -> tuple[str, str, str, str]:
     meta: dict[str, Any] = {}
     match = _FRONT_MATTER.match(text)
     if match:
-        try:
-            loaded = yaml.safe_load(match.group(1))
-        except yaml.YAMLError as exc:
-            raise ArticleError(f"{name}: the front matter is not valid YAML") from exc
-        if loaded is not None and not isinstance(loaded, dict):
-            raise ArticleError(f"{name}: the front matter must be 'key: value' lines")
-        meta = loaded or {}
+        meta = _front_matter(match.group(1), name)
         text = text[match.end() :]
     date = _date_value(meta.get("date"), name)
     dated = _DATE_LINE.match(text)
@@ -210,6 +286,102 @@ def _from_text(text: str, name: str) -> tuple[str, str, str, str]:
     return title, date, source, text
 
 
+def _front_matter(block: str, name: str) -> dict[str, Any]:
+    """The metadata of a front matter block: one mapping of plain names to short single values.
+
+    The block is checked as a stream of YAML events before any Python object is built: an alias can
+    make a few hundred bytes stand for gigabytes (a "billion laughs"), and only construction expands
+    it. Without aliases, what is built is no larger than the at most 16 KiB of text.
+
+    Raises:
+        ArticleError: The block is too large, not YAML, uses anchors or aliases, is not one mapping,
+            or has a value that is a list or mapping, of another type, too long, or not one line.
+    """
+    size = len(block.encode("utf-8"))
+    if size > FRONT_MATTER_BYTES:
+        raise ArticleError(f"{name}: the front matter is {size:,} bytes; the limit is {FRONT_MATTER_BYTES:,}")
+    try:
+        _check_front_matter_events(block, name)
+        loaded = yaml.safe_load(block)
+    except yaml.YAMLError as exc:
+        raise ArticleError(f"{name}: the front matter is not valid YAML") from exc
+    except (ValueError, OverflowError) as exc:
+        # YAML-valid text Python cannot build: an impossible date (2024-13-45), or an integer longer
+        # than int() accepts. Left alone it would end a whole build, not skip this one file.
+        raise ArticleError(
+            f"{name}: the front matter has a value that cannot be read ({_shown(str(exc), 80)})"
+        ) from exc
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):  # the events were one mapping; kept as a guard for the types
+        raise ArticleError(f"{name}: the front matter must be 'key: value' lines")
+    for key, value in loaded.items():
+        label = _shown(str(key))
+        if value is not None and not isinstance(value, _SCALAR_TYPES):
+            raise ArticleError(f"{name}: front matter '{label}' must be text, a number or a date")
+        # "1:59:59:..." is one YAML (base 60) integer: one so large that str() refuses it would fail
+        # wherever the value is shown. No metadata number needs more than 64 bits.
+        if isinstance(value, int) and value.bit_length() > 64:
+            raise ArticleError(f"{name}: front matter '{label}' is a number too large to be metadata")
+        limit = _VALUE_CHARS.get(str(key))
+        if limit is None or not isinstance(value, str):
+            continue
+        value = value.strip()
+        # splitlines knows every line break YAML's escapes can produce (\r, \x85, \u2028, ...).
+        if len(value.splitlines()) > 1:
+            raise ArticleError(f"{name}: front matter '{label}' must be one line")
+        if len(value) > limit:
+            raise ArticleError(
+                f"{name}: front matter '{label}' is {len(value):,} characters long; the limit is {limit:,}"
+            )
+    return loaded
+
+
+def _check_front_matter_events(block: str, name: str) -> None:
+    """Refuse anchors, aliases and nested collections, reading only YAML events (no objects).
+
+    Raises:
+        ArticleError: As for :func:`_front_matter`.
+        yaml.YAMLError: The block is not YAML.
+    """
+    documents = 0
+    in_mapping = False
+    at_key = True  # inside the mapping, events alternate: key, value, key, value ...
+    key = ""
+    for event in yaml.parse(block, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None) is not None:
+            raise ArticleError(f"{name}: the front matter uses YAML anchors or aliases (& or *), which are not allowed")
+        if isinstance(event, yaml.DocumentStartEvent):
+            documents += 1
+            if documents > 1:
+                raise ArticleError(f"{name}: the front matter must be one set of 'key: value' lines")
+        elif isinstance(event, yaml.CollectionStartEvent):
+            if not in_mapping and isinstance(event, yaml.MappingStartEvent):
+                in_mapping = True
+            elif not in_mapping:
+                raise ArticleError(f"{name}: the front matter must be 'key: value' lines")
+            elif at_key:
+                raise ArticleError(f"{name}: front matter keys must be plain names, not lists or mappings")
+            else:
+                raise ArticleError(
+                    f"{name}: front matter '{_shown(key)}' must be a single value, not a list or mapping"
+                )
+        elif isinstance(event, yaml.ScalarEvent):
+            if not in_mapping:
+                raise ArticleError(f"{name}: the front matter must be 'key: value' lines")
+            if at_key:
+                key = event.value
+            at_key = not at_key
+        elif isinstance(event, yaml.MappingEndEvent):
+            in_mapping = False
+
+
+def _shown(text: str, limit: int = 40) -> str:
+    """``text`` on one line and short, to quote in a one-line message."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[: limit - 1] + "…"
+
+
 def _date_value(value: Any, name: str) -> str:
     if value is None or value == "":
         return ""
@@ -219,7 +391,7 @@ def _date_value(value: Any, name: str) -> str:
         return value.isoformat()
     text = str(value).strip()
     if not _ISO_DATE.fullmatch(text):
-        raise ArticleError(f"{name}: date must be YYYY-MM-DD, got '{text}'")
+        raise ArticleError(f"{name}: date must be YYYY-MM-DD, got '{_shown(text)}'")
     return text
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -120,3 +123,153 @@ def test_scan_finds_articles_and_reports_what_it_passes_over(tmp_path: Path) -> 
     reasons = dict(skipped)
     assert "points outside the corpus" in reasons["link.txt"]
     assert "same id 'a'" in reasons["sub/a.md"]
+
+
+# --- front matter is data, parsed with bounded memory ---------------------------------------------
+
+# The classic "billion laughs": 9 levels of 9 aliases, a few hundred bytes that name 9**9 strings.
+# Loaded with yaml.safe_load and turned into a title with str(), it would need gigabytes.
+ALIAS_BOMB = (
+    "---\n"
+    'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]\n'
+    "b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\n"
+    "c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\n"
+    "d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n"
+    "e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]\n"
+    "f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]\n"
+    "g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]\n"
+    "h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]\n"
+    "title: [*h,*h,*h,*h,*h,*h,*h,*h,*h]\n"
+    "---\n"
+    "The text.\n"
+)
+
+# Run in a child process whose address space is capped: if the bomb ever went off again it would
+# fail there with MemoryError instead of taking the memory of the machine that runs the tests.
+_BOMB_CHILD = """
+import resource, sys, tracemalloc
+from index.articles import parse_article
+from index.errors import ArticleError
+data = sys.stdin.buffer.read()
+resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+tracemalloc.start()
+try:
+    parse_article(data, name="bomb.md", article_id="bomb", source="bomb.md", max_bytes=100_000)
+except ArticleError as exc:
+    print("refused:", exc)
+else:
+    print("accepted")
+print("peak", tracemalloc.get_traced_memory()[1])
+"""
+
+
+def test_an_alias_bomb_is_refused_before_it_expands() -> None:
+    data = ALIAS_BOMB.encode()
+    assert len(data) < 450
+    root = Path(__file__).resolve().parents[2]
+    child = subprocess.run(
+        [sys.executable, "-c", _BOMB_CHILD], input=data, capture_output=True, cwd=root, timeout=60, check=False
+    )
+    out = child.stdout.decode()
+    assert child.returncode == 0, child.stderr.decode()[-2000:]
+    lines = out.splitlines()
+    assert lines[0].startswith("refused: bomb.md: the front matter uses YAML anchors or aliases"), out
+    assert "\n" not in lines[0]
+    assert int(lines[1].split()[1]) < 2_000_000  # bytes allocated at the peak: the bomb never expanded
+
+
+@pytest.mark.parametrize(
+    ("front", "message"),
+    [
+        ("title: &t Storm\nsource: *t", "uses YAML anchors or aliases"),
+        ("title: &t Storm", "uses YAML anchors or aliases"),
+        ("base: &b {title: x}\n<<: *b", "uses YAML anchors or aliases"),
+        ("title: [Storm, hits]", "'title' must be a single value, not a list or mapping"),
+        ("title: Storm\ntags: [a, b]", "'tags' must be a single value, not a list or mapping"),
+        ("source: {url: https://example.org}", "'source' must be a single value, not a list or mapping"),
+        ("date:\n  - 2024-01-01", "'date' must be a single value, not a list or mapping"),
+        ("? [a, b]\n: c", "front matter keys must be plain names"),
+        ("title: Storm\n--- {title: Again}", "front matter must be one set of 'key: value' lines"),
+        ("title: !!binary aGVsbG8=", "'title' must be text, a number or a date"),
+        ("title: " + "x" * 301, "'title' is 301 characters long; the limit is 300"),
+        ("title: |\n  Storm\n  hits", "'title' must be one line"),
+        ("source: https://example.org/" + "x" * 2000, "'source' is 2,020 characters long; the limit is 2,000"),
+        ("url: 'https://example.org/a\n\n  b'", "'url' must be one line"),
+        ("notes: " + "x" * 17_000, "front matter is 17,007 bytes; the limit is 16,384"),
+        # Values YAML reads into Python objects that cannot be built, or not turned back into text.
+        ("date: 2024-13-45", "front matter has a value that cannot be read (month must be in 1..12)"),
+        ("words: " + "1" * 5000, "front matter has a value that cannot be read"),
+        ("title: 1" + ":59" * 3000, "front matter 'title' is a number too large to be metadata"),
+    ],
+)
+def test_front_matter_that_is_not_plain_metadata_is_refused(front: str, message: str) -> None:
+    with pytest.raises(ArticleError, match=re.escape(message)) as info:
+        parse(f"---\n{front}\n---\nThe text.\n".encode(), "fm.md")
+    assert "\n" not in str(info.value) and str(info.value).startswith("fm.md: ")
+
+
+@pytest.mark.parametrize(
+    ("front", "expected"),
+    [
+        (
+            'title: "Storm: hits coast"\ndate: "2026-03-14"\nurl: \'https://example.org/s\'',
+            ("Storm: hits coast", "2026-03-14", "https://example.org/s"),
+        ),
+        ("title: Storm\ndate: 2026-03-14T10:00:00Z\nsource: local", ("Storm", "2026-03-14", "local")),
+        (
+            "title: Storm\n  hits coast\ndate: 2026-03-14\nauthor: Mara\nwords: 120\ndraft: false\nextra:",
+            ("Storm hits coast", "2026-03-14", "fm.md"),
+        ),
+        ("title: 1984\n# a comment\n", ("1984", "", "fm.md")),
+        ("", ("The text.", "", "fm.md")),
+    ],
+)
+def test_ordinary_front_matter_still_works(front: str, expected: tuple[str, str, str]) -> None:
+    article = parse(f"---\n{front}\n---\nThe text.\n".encode(), "fm.md")
+    assert (article.title, article.date, article.source) == expected
+    assert article.text == "The text."
+
+
+# --- a path is judged by what it resolves to ------------------------------------------------------
+
+
+def test_links_are_judged_by_their_targets(tmp_path: Path) -> None:
+    corpus = tmp_path / "corpus"
+    (corpus / "real").mkdir(parents=True)
+    (corpus / "a.txt").write_text("A.")
+    (corpus / "real" / "r.txt").write_text("R.")
+    (corpus / "data.bin").write_bytes(b"\x00\x01binary")
+    (corpus / ".removed").mkdir()
+    (corpus / ".removed" / "old.txt").write_text("Removed.")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.txt").write_text("secret")
+    (corpus / "x.txt").symlink_to(corpus / "data.bin")  # an article name, an unsupported file
+    (corpus / "chain.txt").symlink_to(corpus / "hop.txt")  # a link to a link that leaves
+    (corpus / "hop.txt").symlink_to(outside / "secret.txt")
+    (corpus / "ext").symlink_to(outside)  # a folder outside: never walked
+    (corpus / "inner").symlink_to(corpus / "real")  # a folder inside: its files are found once anyway
+    (corpus / "back.txt").symlink_to(corpus / ".removed" / "old.txt")
+    (corpus / "broken.txt").symlink_to(corpus / "gone.txt")
+    (corpus / "alias.md").symlink_to(corpus / "a.txt")  # inside, a supported type: read
+    files, skipped = scan_corpus(corpus)
+    assert [f.id for f in files] == ["a", "alias", "r"]
+    reasons = dict(skipped)
+    assert "data.bin" in reasons["x.txt"] and "not a .txt, .md or .html file" in reasons["x.txt"]
+    assert "points outside the corpus" in reasons["chain.txt"]
+    assert "points outside the corpus" in reasons["hop.txt"]
+    assert "points outside the corpus" in reasons["ext"]
+    assert "hidden" in reasons["back.txt"]
+    assert "broken link" in reasons["broken.txt"]
+    assert "inner" not in reasons and not any(name.startswith("ext/") for name in reasons)
+    assert all("\n" not in r for r in reasons.values())
+
+
+def test_reading_a_link_checks_the_type_of_its_target(tmp_path: Path) -> None:
+    (tmp_path / "data.bin").write_bytes(b"plain words, but not an article file")
+    (tmp_path / "x.txt").symlink_to(tmp_path / "data.bin")
+    with pytest.raises(ArticleError, match=r"x.txt: unsupported file type '.bin'"):
+        read_article_file(tmp_path / "x.txt", max_bytes=MAX)
+    (tmp_path / "good.txt").write_text("Good text.")
+    (tmp_path / "y.txt").symlink_to(tmp_path / "good.txt")
+    assert read_article_file(tmp_path / "y.txt", max_bytes=MAX).text == "Good text."
