@@ -19,15 +19,23 @@ TITLE_CHARS = 150  # a title is a label, not a quote: long ones are shortened so
 URL_CHARS = 500  # longer links are shown as the article id instead, so the citation stays readable
 ZWSP = "\u200b"
 
-# Mass mentions and user/role mention syntax. A zero-width space after the '@' keeps the text readable
-# but no longer a mention, even if a client ignored allowed_mentions (defence in depth).
-_MENTION = re.compile(r"@(everyone|here)\b|<@([!&]?)(\d+)>")
+# Every '@' that could start a ping: @everyone or @here followed by anything at all (a word boundary
+# would let "@everyone2025" or "@heretics" through, and a client may read the prefix), and a user or
+# role id, inside <@id>, <@!id>, <@&id> or bare, as discord.utils.escape_mentions also treats it (for
+# ids of any length, and in any letter case: an extra zero-width space costs nothing). A zero-width
+# space after the '@' keeps the text readable but no longer a mention, even if a client ignored
+# allowed_mentions (defence in depth).
+_MENTION = re.compile(r"@(?=everyone|here|[!&]?[0-9])", re.IGNORECASE)
 _MARKDOWN = re.compile(r"([\\*_~|`\[\]])")
 _URL = re.compile(r"https?://[^\s<>\"']+", re.IGNORECASE)
 
 
 def neutralize_mentions(text: str) -> str:
-    """``text`` with ``@everyone``, ``@here``, ``<@id>``, ``<@!id>`` and ``<@&id>`` made inert.
+    """``text`` with every ``@everyone``/``@here`` prefix and user or role mention made inert.
+
+    Whatever :func:`discord.utils.escape_mentions` would neutralise is neutralised here too: any
+    ``@everyone`` or ``@here`` (even followed by letters or digits), ``<@id>``, ``<@!id>``,
+    ``<@&id>`` and the bare ``@id``, ``@!id``, ``@&id``. Applying it twice changes nothing more.
 
     Args:
         text: Any text that will be shown in Discord.
@@ -35,13 +43,7 @@ def neutralize_mentions(text: str) -> str:
     Returns:
         The same text with a zero-width space after each such '@'; nothing else changes.
     """
-
-    def breaks(match: re.Match[str]) -> str:
-        if match.group(1):
-            return f"@{ZWSP}{match.group(1)}"
-        return f"<@{ZWSP}{match.group(2)}{match.group(3)}>"
-
-    return _MENTION.sub(breaks, text)
+    return _MENTION.sub("@" + ZWSP, text)
 
 
 def escape(text: str) -> str:
@@ -70,7 +72,10 @@ def usage_text(prefix: str, max_chars: int) -> str:
     forms = "`/ask question: who led the protest?`, `@citebot who led the protest?`"
     if prefix:
         forms += f" or `{prefix}ask who led the protest?`"
-    return f"Ask me about the indexed news articles, e.g. {forms} (at most {max_chars:,} characters)."
+    # The prefix is configured text like any other: inert here too, not only when it is sent.
+    return neutralize_mentions(
+        f"Ask me about the indexed news articles, e.g. {forms} (at most {max_chars:,} characters)."
+    )
 
 
 def slow_down_text(retry_after: float) -> str:
@@ -122,7 +127,7 @@ def render_answer(answer: Answer, *, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 
 def _quote_block(number: int, citation: Citation) -> str:
-    return f"{_lead(number)}“{escape(citation.text)}”\n{citation_line(citation)}"
+    return f"{_lead(number)}“{escape(citation.shown_text)}”\n{citation_line(citation)}"
 
 
 def _lead(number: int) -> str:
@@ -137,7 +142,7 @@ def citation_line(citation: Citation) -> str:
     """
     bits = [f"*{escape(shorten(' '.join(citation.title.split()), TITLE_CHARS)) or citation.article_id}*"]
     if citation.date:
-        bits.append(citation.date)
+        bits.append(escape(citation.date))  # a date from the engine is YYYY-MM-DD; escaped all the same
     bits.append(f"sentence {citation.sentence}")
     line = "— " + ", ".join(bits)
     link = source_link(citation.source)
@@ -145,16 +150,20 @@ def citation_line(citation: Citation) -> str:
 
 
 def source_link(source: str) -> str:
-    """``<url>`` for an http(s) source (no preview), or '' when the source is not a usable link."""
+    """``<url>`` for an http(s) source (no preview), or '' when the source is not a usable link.
+
+    A link that holds a mention (``https://example.org/@everyone``) is not usable: made inert, as
+    every message is, it would be a different, broken link, so the article id is shown instead.
+    """
     source = source.strip()
-    if len(source) <= URL_CHARS and _URL.fullmatch(source):
+    if len(source) <= URL_CHARS and _URL.fullmatch(source) and neutralize_mentions(source) == source:
         return f"<{source}>"
     return ""
 
 
 def _split_block(number: int, citation: Citation, limit: int) -> list[str]:
     """A quote too long for one message, in several messages at word boundaries, the citation last."""
-    words = escape(citation.text).split(" ")
+    words = escape(citation.shown_text).split(" ")
     head = f"{_lead(number)}“"
     tail = f"”\n{citation_line(citation)}"
     more = f" … {CONTINUED}"
@@ -290,6 +299,6 @@ def render_articles(page: ArticlePage, *, prefix: str = "!", limit: int = MESSAG
 
 def _article_line(position: int, article: ArticleInfo, title: str) -> str:
     line = f"{position}. `{article.id}`" + (f" {title}" if title else "")
-    line += f", {article.date}" if article.date else ""
+    line += f", {escape(article.date)}" if article.date else ""
     count = article.sentences
     return f"{line} ({count} sentence{'s' if count != 1 else ''})"

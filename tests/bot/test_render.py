@@ -220,3 +220,141 @@ def test_usage_and_slow_down() -> None:
     assert "`!ask" not in usage_text("", 1000) and "at most 1,000 characters" in usage_text("", 1000)
     assert slow_down_text(0.2) == "Slow down a little: you can ask again in 1 second."
     assert slow_down_text(12.1) == "Slow down a little: you can ask again in 13 seconds."
+
+
+# --- mentions: nothing discord.py would neutralise gets through ----------------------------------
+
+# discord.utils.escape_mentions, the reference: whatever it would touch must not survive ours.
+DPY_MENTION = re.compile(r"@(everyone|here|[!&]?[0-9]{17,20})")
+# What Discord itself parses as a ping, for any length of id.
+PING = re.compile(r"@(everyone|here)|<@[!&]?\d+>", re.IGNORECASE)
+ID = "123456789012345678"
+
+TRICKY = [
+    "@everyone",
+    "@here",
+    "@everyone2025",
+    "@heretics",
+    "@hereford",
+    "@here_and_now",
+    "@everyone's",
+    "(@here)",
+    "x@everyone",
+    "@@everyone",
+    "@@@here",
+    "@Everyone @HERE",
+    "**@everyone**",
+    "`@here`",
+    "@everyone\n@here",
+    f"<@{ID}>",
+    f"<@!{ID}>",
+    f"<@&{ID}>",
+    f"<@{ID}><@{ID}>",
+    "<@1>",
+    f"@{ID}",
+    f"@!{ID}",
+    f"@&{ID}",
+    f"<<@{ID}>>",
+    f"<@{ID}9999>",
+    "@\u200beveryone",  # already inert
+    "@" * 5 + "here",
+]
+
+
+def dpy_escape(text: str) -> str:
+    import discord.utils
+
+    return discord.utils.escape_mentions(text)
+
+
+@pytest.mark.parametrize("raw", TRICKY)
+def test_no_spelling_of_a_mention_gets_through(raw: str) -> None:
+    text = neutralize_mentions(raw)
+    assert not DPY_MENTION.search(text), text
+    assert not PING.search(text), text
+    assert text.replace("\u200b", "") == raw.replace("\u200b", "")  # only zero-width spaces were added
+    assert neutralize_mentions(text) == text  # twice is once: render, then send, may both apply it
+    assert not DPY_MENTION.search(dpy_escape(raw))  # the reference agrees these are its mentions
+
+
+# Texts made of the pieces mentions are made of, so the search meets near-misses often.
+MENTION_PIECES = st.sampled_from(
+    [
+        "@",
+        "@",
+        "<",
+        ">",
+        "!",
+        "&",
+        "everyone",
+        "here",
+        "Here",
+        "EVERYONE",
+        ID,
+        "7",
+        "2025",
+        "tics",
+        "_",
+        " ",
+        "\n",
+        "\u200b",
+        "x",
+    ]
+)
+
+
+@given(st.lists(MENTION_PIECES, max_size=12).map("".join) | st.text(max_size=40))
+@settings(max_examples=500)
+def test_whatever_discord_py_would_neutralise_ours_does(raw: str) -> None:
+    text = neutralize_mentions(raw)
+    assert not DPY_MENTION.search(text) and not PING.search(text), text
+    assert text.replace("\u200b", "") == raw.replace("\u200b", "")
+    assert neutralize_mentions(text) == text
+
+
+def test_every_text_from_an_article_is_inert_in_every_message() -> None:
+    hostile = "@everyone2025 <@!" + ID + "> @heretics"
+    parts = render_answer(answer(cite(f"Call {hostile}.", title=f"Title {hostile}"), cite("x " * 1500 + hostile)))
+    report = render_report(
+        BuildReport(added=("a",), skipped=((f"{hostile}.txt", f"{hostile}.txt looks like a binary file"),)),
+        title=f"Add {hostile}.md",
+    )
+    listing = render_articles(page_of([info(1, title=hostile)], 1, 15), prefix="!")
+    for text in [*parts, report, listing, usage_text("@hereford!", 1000)]:
+        assert not DPY_MENTION.search(text) and not PING.search(text), text
+
+
+def test_a_source_link_that_would_hold_a_mention_is_not_shown() -> None:
+    # Made inert it would be a different, broken link: the article id is shown instead.
+    (text,) = render_answer(answer(cite("A sentence.", source="https://example.org/@everyone2025/a")))
+    assert text.endswith(" (article `port-kellan`)") and "example.org" not in text
+    (text,) = render_answer(answer(cite("A sentence.", source="https://medium.com/@mara/a")))
+    assert text.endswith(" <https://medium.com/@mara/a>")  # a user name is no mention
+
+
+class RecordingContext:
+    """The part of a commands.Context that replies.send uses: it records what would be sent."""
+
+    interaction = None
+    message = None
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, dict[str, object]]] = []
+
+    async def send(self, content: str, **kwargs: object) -> None:
+        self.sent.append((content, kwargs))
+
+
+@pytest.mark.asyncio
+@pytest.mark.parametrize("raw", TRICKY)
+async def test_send_makes_any_text_inert_and_allows_no_mentions(raw: str) -> None:
+    import discord
+
+    from bot.replies import send
+
+    ctx = RecordingContext()
+    await send(ctx, f"error: {raw} is not an article")  # type: ignore[arg-type]
+    ((content, kwargs),) = ctx.sent
+    assert not DPY_MENTION.search(content) and not PING.search(content), content
+    mentions = kwargs["allowed_mentions"]
+    assert isinstance(mentions, discord.AllowedMentions) and mentions.to_dict() == {"parse": []}
