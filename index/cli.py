@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -23,6 +24,53 @@ from .errors import CitebotError
 from .models import Answer, BuildReport
 
 log = logging.getLogger(__name__)
+
+# Line breaks and tabs inside article text are layout, not content: one space keeps a quote or a
+# table row on its line. (U+0085 is C1 NEL; U+2028/U+2029 are the Unicode line/paragraph separators.)
+_LAYOUT = "\t\n\r\x0b\x0c\x85\u2028\u2029"
+# What a terminal may obey rather than show: C0 and C1 controls and DEL (ESC starts every escape
+# sequence, BEL ends OSC ones, and 0x9b is a one-character CSI), the bidirectional controls that
+# reorder what follows them (they can make text read other than it is), the Unicode line and
+# paragraph separators, and lone surrogates.
+_UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
+
+
+def for_terminal(text: str) -> str:
+    """``text`` as it may be printed for people: nothing in it is obeyed by the terminal.
+
+    Every text printed for people that may come from an article (a quote, a title, a source, a file
+    name, an error about a file) passes through here; ``--json`` output does not (JSON escapes
+    controls itself, and a program should get the values unchanged).
+
+    Args:
+        text: Any text.
+
+    Returns:
+        ``text`` with tabs and line breaks as single spaces and every other control character,
+        bidirectional control and lone surrogate shown as a visible escape (``\\x1b``, ``\\u202e``);
+        all other text, any script or emoji, is unchanged.
+    """
+
+    def visible(match: re.Match[str]) -> str:
+        char = match.group()
+        if char in _LAYOUT:
+            return " "
+        code = ord(char)
+        return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
+
+    return _UNSHOWABLE.sub(visible, text)
+
+
+def _say(text: str, *, err: bool = False) -> None:
+    """Print one line for people (see :func:`for_terminal`)."""
+    click.echo(for_terminal(text), err=err)
+
+
+class _TerminalFormatter(logging.Formatter):
+    """Log records made safe for the terminal line by line (a traceback keeps its lines)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return "\n".join(for_terminal(line) for line in super().format(record).split("\n"))
 
 
 class State:
@@ -42,9 +90,9 @@ def _fail(state_or_flag: bool, exc: Exception) -> NoReturn:
     if state_or_flag:
         raise exc
     if isinstance(exc, CitebotError):
-        click.echo(f"error: {exc}", err=True)
+        _say(f"error: {exc}", err=True)
         sys.exit(exc.exit_code)
-    click.echo(f"error: unexpected {type(exc).__name__}: {exc} (run with --traceback for details)", err=True)
+    _say(f"error: unexpected {type(exc).__name__}: {exc} (run with --traceback for details)", err=True)
     log.debug("unexpected error", exc_info=exc)
     sys.exit(1)
 
@@ -86,9 +134,9 @@ def main(
     verbose: bool,
 ) -> None:
     """citebot: answer questions about news articles by quoting the sentences that answer them."""
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
-    )
+    handler = logging.StreamHandler()
+    handler.setFormatter(_TerminalFormatter("%(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
     try:
         config = load_config(config_path, corpus_dir=corpus, index_dir=index_dir)
     except CitebotError as exc:
@@ -129,9 +177,9 @@ def _print_report(report: BuildReport, as_json: bool) -> None:
         )
         for label, ids in (("added", report.added), ("updated", report.updated), ("removed", report.removed)):
             if ids and len(ids) <= 20:
-                click.echo(f"  {label}: {', '.join(ids)}")
+                _say(f"  {label}: {', '.join(ids)}")
     for item, reason in report.skipped:
-        click.echo(f"skipped {item}: {reason}", err=True)
+        _say(f"skipped {item}: {reason}", err=True)
 
 
 @main.command()
@@ -183,13 +231,13 @@ def _print_answer(answer: Answer, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         return
-    click.echo(f"Q: {answer.question}")
+    _say(f"Q: {answer.question}")
     if answer.abstained:
         click.echo("The indexed articles don't say.")
     for n, c in enumerate(answer.citations, 1):
-        click.echo(f'{n}. "{c.text}"')
+        _say(f'{n}. "{c.shown_text}"')
         where = " · ".join(x for x in (c.title, c.date, f"sentence {c.sentence}") if x)
-        click.echo(f"   [{where}]  ({c.article_id}, {c.source})")
+        _say(f"   [{where}]  ({c.article_id}, {c.source})")
     click.echo("")
 
 
@@ -206,7 +254,7 @@ def add(state: State, sources: tuple[str, ...], as_json: bool) -> None:
         except CitebotError as exc:
             if state.traceback:
                 raise
-            click.echo(f"error: {exc}", err=True)
+            _say(f"error: {exc}", err=True)
             code = code or exc.exit_code
             continue
         _print_report(report, as_json)
@@ -232,7 +280,9 @@ def list_articles(state: State, as_json: bool) -> None:
         click.echo(json.dumps([asdict(a) for a in articles], ensure_ascii=False))
         return
     for a in articles:
-        click.echo(f"{a.id}\t{a.title}\t{a.date or '-'}\t{a.sentences}\t{a.source}")
+        # Each field on its own, so a tab inside a title cannot shift the columns.
+        fields = (a.id, a.title, a.date or "-", str(a.sentences), a.source)
+        click.echo("\t".join(for_terminal(f) for f in fields))
     click.echo(_count(len(articles), "article"), err=True)
 
 
@@ -264,7 +314,7 @@ def eval_command(
             corpus=Path(eval_corpus) if eval_corpus else None,
             encoder=state.engine.encoder,
             baselines=not no_baselines,
-            log=lambda line: click.echo(line, err=True),
+            log=lambda line: _say(line, err=True),
         )
         reports.append(report)
     if details:
@@ -278,17 +328,18 @@ def eval_command(
         return
     for r in reports:
         first = r.methods["citebot"]
-        click.echo(f"\n{r.name}: {first['questions']} questions, {first['answerable']} answerable")
+        click.echo("")
+        _say(f"{r.name}: {first['questions']} questions, {first['answerable']} answerable")
         click.echo(f"{'method':<17}{'hit@1':>7}{'hit@3':>7}{'rec@5':>7}{'mrr@10':>8}{'abst P':>8}{'abst R':>8}")
         for name, m in r.methods.items():
             cells = [
                 _fmt(m[k]) for k in ("hit@1", "hit@3", "recall@5", "mrr@10", "abstain_precision", "abstain_recall")
             ]
-            click.echo(f"{name:<17}{cells[0]:>7}{cells[1]:>7}{cells[2]:>7}{cells[3]:>8}{cells[4]:>8}{cells[5]:>8}")
+            _say(f"{name:<17}{cells[0]:>7}{cells[1]:>7}{cells[2]:>7}{cells[3]:>8}{cells[4]:>8}{cells[5]:>8}")
         kinds = [(k[len("abstain_recall[") : -1], v) for k, v in first.items() if k.startswith("abstain_recall[")]
         if kinds:
             recalls = ", ".join(f"{kind} questions {_fmt(v)}" for kind, v in kinds)
-            click.echo(f"(citebot's abstention recall on {recalls})")
+            _say(f"(citebot's abstention recall on {recalls})")
         tutorial = r.methods.get("tutorial-chunks", {}).get("chunk_hit@1")
         if tutorial is not None:
             click.echo(f"(tutorial-chunks: its top 1,000-character chunk contains an answer for {tutorial:.3f})")

@@ -64,6 +64,11 @@ class Citation:
     cut_start: bool = False
     cut_end: bool = False
 
+    @property
+    def shown_text(self) -> str:
+        """The quote as people are shown it: ``text``, with "…" where a sentence too long to quote was cut."""
+        return ("…" if self.cut_start else "") + self.text + ("…" if self.cut_end else "")
+
 
 @dataclass(frozen=True)
 class Answer:

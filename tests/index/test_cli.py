@@ -17,7 +17,19 @@ from index.cli import main
 from index.encoder import Encoder
 from tests.conftest import FIXTURES, ROOT, SEED, SEED_ID, write_config
 
-CITATION_KEYS = {"text", "article_id", "title", "date", "source", "sentence", "start", "end", "score"}
+CITATION_KEYS = {
+    "text",
+    "article_id",
+    "title",
+    "date",
+    "source",
+    "sentence",
+    "start",
+    "end",
+    "score",
+    "cut_start",
+    "cut_end",
+}
 
 
 @pytest.fixture
@@ -160,3 +172,67 @@ def test_the_installed_entry_point_is_the_same_cli() -> None:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     out = subprocess.run([sys.executable, "-m", "index", "--help"], capture_output=True, text=True, env=env, cwd=ROOT)
     assert out.returncode == 0 and "build" in out.stdout and "ask" in out.stdout
+
+
+# An article that tries to drive the reader's terminal: clear the screen, retitle the window (OSC,
+# ended by BEL), and reverse the text after a right-to-left override. The title and source come
+# through YAML escapes, the body holds the raw characters.
+HOSTILE_MD = (
+    "---\n"
+    'title: "Pier closed \\e[2J\\e]0;pwned\\a \\u202eexe.txt\\ttab"\n'
+    "date: 2026-02-03\n"
+    'source: "https://example.org/pier\\e[31m"\n'
+    "---\n"
+    "The harbour authority closed the old pier on Monday \x1b[2J\x1b]0;pwned\x07 after engineers found cracks "
+    "in its wooden pilings \u202eexe.txt near the ferry steps.\n\n"
+    "Repairs to the pier will take at least two years and cost the city four million euros, officials said. "
+    "Fishing boats will moor at the new quay in the meantime, the harbour master said on Tuesday. "
+    "The pier was built in 1911 and last repaired in 1978, according to the city archive.\n"
+)
+RAW_CONTROLS = ("\x1b", "\x07", "\u202e", "\x9b")
+
+
+def test_article_text_cannot_drive_the_terminal(project: Path) -> None:
+    corpus = project / "corpus"
+    (corpus / "pier.md").write_text(HOSTILE_MD, encoding="utf-8")
+    (corpus / "bad\x1b]0;x\x07.txt").write_bytes(b"\x00\x01 binary")  # its name is in the skip report
+    (corpus / "bomb.md").write_text(
+        "---\na: &a [lol, lol]\nb: &b [*a, *a]\ntitle: [*b, *b]\n---\nThe text.\n", encoding="utf-8"
+    )
+    built = run("build")
+    assert built.exit_code == 5  # the bad files are skipped, the rest indexed
+    assert built.stdout.startswith("2 articles")
+    assert "skipped bomb.md: bomb.md: the front matter uses YAML anchors or aliases" in built.output
+    assert "skipped bad\\x1b]0;x\\x07.txt: bad\\x1b]0;x\\x07.txt looks like a binary file" in built.output
+
+    result = run("ask", "when did the harbour authority close the old pier?")
+    assert result.exit_code == 0
+    lines = result.output.splitlines()
+    assert lines[1].startswith(
+        '1. "The harbour authority closed the old pier on Monday \\x1b[2J\\x1b]0;pwned\\x07 after'
+    )
+    assert "pilings \\u202eexe.txt near" in lines[1]
+    assert "[Pier closed \\x1b[2J\\x1b]0;pwned\\x07 \\u202eexe.txt tab · 2026-02-03 · sentence 1]" in lines[2]
+    assert "(pier, https://example.org/pier\\x1b[31m)" in lines[2]
+
+    listed = run("list")
+    rows = [line.split("\t") for line in listed.stdout.splitlines()]
+    assert rows[1] == [
+        "pier",
+        "Pier closed \\x1b[2J\\x1b]0;pwned\\x07 \\u202eexe.txt tab",
+        "2026-02-03",
+        rows[1][3],
+        "https://example.org/pier\\x1b[31m",
+    ]
+
+    error = CliRunner().invoke(main, ["add", "gone\x1b]0;x\x07.txt"])
+    assert error.exit_code == 5 and error.output.startswith("error: gone\\x1b]0;x\\x07.txt does not exist")
+
+    for out in (built.output, result.output, listed.output, error.output):
+        assert not any(c in out for c in RAW_CONTROLS), out
+
+    # --json stays JSON: verbatim values, which json.dumps writes with \u escapes for controls.
+    as_json = run("ask", "--json", "when did the harbour authority close the old pier?")
+    first = json.loads(as_json.stdout)["citations"][0]
+    assert first["title"] == "Pier closed \x1b[2J\x1b]0;pwned\x07 \u202eexe.txt tab" and "\x1b" in first["text"]
+    assert "\x1b" not in as_json.stdout and "\\u001b" in as_json.stdout

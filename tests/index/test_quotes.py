@@ -8,7 +8,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
+from click.testing import CliRunner
 
+from index.cli import main
 from index.encoder import Encoder
 from index.engine import Engine
 from index.store import _file_digest, current_build
@@ -65,6 +67,8 @@ def test_a_sentence_too_long_to_quote_whole_is_quoted_as_a_marked_piece(
     assert quote.cut_start or quote.cut_end
     assert quote.text in body and len(quote.text) < len(f"The council named the new streets {many}.")
     assert quote.sentence == 2
+    shown = CliRunner().invoke(main, ["--config", str(tmp_path / "config.yaml"), "ask", "which streets? Lane 350"])
+    assert shown.exit_code == 0 and "…" in shown.output  # people see where the sentence was cut
 
 
 def _resign(folder: Path, name: str) -> None:
