@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 import fit_weights as fw  # noqa: E402
 
-from index.encoder import resolve_model  # noqa: E402
+from index.embed import resolve_model  # noqa: E402
 
 HELDOUT = ROOT / "eval" / "heldout" / "questions.jsonl"
 READ = 5  # sentences the cross-encoder reads per question

@@ -32,8 +32,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from index.encoder import resolve_model  # noqa: E402
-from index.onnx_encoder import META_FILE, ONNX_FILE, TOKENIZER_FILE, OnnxEncoder, export_onnx  # noqa: E402
+from index.embed import resolve_model  # noqa: E402
+from index.embed.export import export_onnx  # noqa: E402
+from index.embed.onnx import META_FILE, ONNX_FILE, TOKENIZER_FILE, OnnxEncoder  # noqa: E402
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 

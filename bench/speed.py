@@ -37,7 +37,7 @@ sys.path.insert(0, str(ROOT))
 
 from index.config import load_config  # noqa: E402
 from index.engine import Engine  # noqa: E402
-from index.sentences import split_sentences  # noqa: E402
+from index.text.sentences import split_sentences  # noqa: E402
 
 FIRST = "Amara Priya Jonas Lena Tomas Ines Kofi Mei Rafael Sofia Yusuf Hana Pavel Greta Omar Lucia Dmitri Aiko".split()
 LAST = "Okafor Lindqvist Moreau Haddad Novak Tanaka Silva Brennan Kowalski Achebe Rossi Varga Dahl Mensah".split()
@@ -192,7 +192,7 @@ def cold_start(config: Path) -> dict[str, float]:
 
 def encoder_ratio(engine: Engine, texts: list[str]) -> dict[str, float]:
     """Sentences/s of the build encoder and of sentence-transformers' default encode, same texts, same run."""
-    from index.encoder import SentenceTransformerEncoder
+    from index.embed.reference import SentenceTransformerEncoder
 
     build = engine._build_encoder()
     build.encode(texts[:64])

@@ -10,13 +10,11 @@ import sys
 import aiohttp
 import discord
 
+from index.errors import ExitCode  # light: the engine itself is imported once the token is there
+
 log = logging.getLogger(__name__)
 
 TOKEN_ENV = "DISCORD_TOKEN"
-EXIT_NO_TOKEN = 2
-EXIT_BAD_TOKEN = 10  # after the engine's own codes (index.errors: 1 to 9)
-EXIT_INTENTS = 11
-EXIT_UNREACHABLE = 12
 
 
 def _fail(message: str) -> None:
@@ -46,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
         _fail(f"{TOKEN_ENV} is not set; export the bot token from the Discord developer portal and run again")
-        return EXIT_NO_TOKEN
+        return ExitCode.USAGE
 
     # Imported here, not at the top: the engine pulls in numpy, faiss and the model, and a missing
     # token should be reported at once.
@@ -70,16 +68,16 @@ def main(argv: list[str] | None = None) -> int:
     except discord.LoginFailure:
         # One attempt, no retry: a rejected token stays rejected, and retrying looks like abuse.
         _fail(f"Discord rejected the token in {TOKEN_ENV}; copy it again from the developer portal (Bot > Token)")
-        return EXIT_BAD_TOKEN
+        return ExitCode.TOKEN_REJECTED
     except discord.PrivilegedIntentsRequired:
         _fail(
             "Discord refused the Message Content intent: enable it for the bot in the developer portal, "
             "or set bot.qa_channels to [] and bot.command_prefix to '' (mentions and slash commands still work)"
         )
-        return EXIT_INTENTS
+        return ExitCode.INTENTS
     except aiohttp.ClientConnectionError as exc:
         _fail(f"cannot reach Discord ({exc}); check the network and try again")
-        return EXIT_UNREACHABLE
+        return ExitCode.UNREACHABLE
     except CitebotError as exc:
         _fail(str(exc))
         return exc.exit_code

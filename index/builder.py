@@ -1,19 +1,28 @@
-"""Assembling a build: split and chunk new articles, embed only them, reuse the rest of the last build."""
+"""A build: read the corpus, split and chunk new articles, embed only them, reuse the rest of the
+last build, and publish the new build folder."""
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from .chunking import chunk_sentences
-from .encoder import Encoder
-from .lexical import LexicalIndex, terms_many
-from .models import Article
-from .sentences import fit_sentences, split_sentences
-from .store import BuildData, Snapshot, StoredArticle, sentence_hash
+from .config import Config
+from .corpus import file_stats
+from .embed.base import Encoder
+from .errors import ArticleError
+from .models import Article, BuildReport
+from .store.folder import BuildData, StoredArticle, clean_builds, published_articles, write_build
+from .store.lexical import LexicalIndex
+from .store.manifest import Expectation, Manifest, ModelInfo
+from .store.snapshot import Snapshot, sentence_hash
+from .text.articles import read_article_file, scan_corpus
+from .text.chunking import chunk_sentences
+from .text.sentences import fit_sentences, split_sentences
+from .text.terms import terms_many
 
 log = logging.getLogger(__name__)
 
@@ -200,3 +209,124 @@ def _stack(arrays: list[np.ndarray | None], dim: int) -> np.ndarray:
     if not present:
         return np.zeros((0, dim), dtype=np.float32)
     return np.ascontiguousarray(np.concatenate(present), dtype=np.float32)
+
+
+Progress = Callable[[int], Callable[[int], None] | None]  # total -> per-batch update callback
+
+
+def expectation(config: Config, encoder: Encoder) -> Expectation:
+    """What an index must have been built with to be queried with ``encoder`` under ``config``."""
+    return Expectation(
+        model=config.model.name,
+        fingerprint=encoder.fingerprint,
+        dim=encoder.dim,
+        chunk_sentences=config.chunking.sentences,
+        chunk_overlap=config.chunking.overlap,
+    )
+
+
+def build_index(
+    config: Config,
+    *,
+    encoder: Encoder,
+    previous: Snapshot | None,
+    reusable: bool,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Re-scan the corpus folder and publish a new build when anything changed; the caller holds
+    the write lock.
+
+    Args:
+        config: Corpus, index and chunking settings.
+        encoder: The encoder to embed with (the build runs it on every core).
+        previous: The published build, if one loads: its vectors are reused for unchanged articles
+            when ``reusable``, and an article whose file has become unreadable keeps its indexed version.
+        reusable: Whether ``previous`` was built with this model and chunking.
+        progress: Told the number of texts to embed, and returns a per-batch callback.
+
+    Returns:
+        What changed; ``build_id`` is the previous build's when nothing did.
+    """
+    started = time.perf_counter()
+    corpus = config.corpus_dir
+    clean_builds(config.index_dir)  # what a killed writer left behind
+    files, skipped = scan_corpus(corpus)
+    articles: list[Article] = []
+    for f in files:
+        try:
+            articles.append(read_article_file(f.path, max_bytes=config.articles.max_bytes, article_id=f.id))
+        except ArticleError as exc:
+            kept = previous is not None and f.id in previous.by_id
+            if previous is not None and kept:
+                articles.append(_stored_article(previous, f.id))
+            reason = str(exc) + ("; its indexed version is kept" if kept else "")
+            skipped.append((str(f.path.relative_to(corpus.resolve())), reason))
+    old = dict(previous.manifest.articles) if previous else published_articles(config.index_dir)
+    new = {a.id: a.sha256 for a in articles}
+    added = tuple(sorted(i for i in new if i not in old))
+    updated = tuple(sorted(i for i in new if i in old and old[i] != new[i]))
+    removed = tuple(sorted(i for i in old if i not in new))
+    unchanged = len(new) - len(added) - len(updated)
+    if previous is not None and reusable and not (added or updated or removed):
+        return BuildReport(
+            unchanged=unchanged,
+            skipped=tuple(skipped),
+            articles=len(previous.articles),
+            sentences=len(previous.sentences),
+            seconds=time.perf_counter() - started,
+            build_id=previous.build_id,
+        )
+    update = None
+
+    def on_total(total: int) -> None:
+        nonlocal update
+        update = progress(total) if progress else None
+
+    assembling = time.perf_counter()
+    data, embedded = assemble(
+        articles,
+        previous=previous if reusable else None,
+        encoder=encoder,
+        chunking=ChunkSettings(config.chunking.sentences, config.chunking.overlap),
+        batch_size=config.model.batch_size,
+        progress=lambda n: update(n) if update else None,
+        on_total=on_total,
+    )
+    assemble_seconds = time.perf_counter() - assembling
+    expect = expectation(config, encoder)
+    manifest = Manifest(
+        model=ModelInfo(
+            name=expect.model,
+            precision=config.model.precision,
+            export=encoder.source,
+            fingerprint=expect.fingerprint,
+            dim=expect.dim,
+            max_tokens=encoder.max_tokens,
+        ),
+        chunk_sentences=expect.chunk_sentences,
+        chunk_overlap=expect.chunk_overlap,
+        created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        # What the corpus folder looked like: `ask` says when articles changed after the build.
+        corpus_files=file_stats(corpus, files),
+    )
+    build_id = write_build(config.index_dir, data, manifest, exact_max=config.search.exact_search_max)
+    clean_builds(config.index_dir)
+    return BuildReport(
+        added=added,
+        updated=updated,
+        unchanged=unchanged,
+        removed=removed,
+        skipped=tuple(skipped),
+        articles=len(data.articles),
+        sentences=len(data.sentences),
+        embedded_sentences=embedded,
+        seconds=time.perf_counter() - started,
+        embed_seconds=assemble_seconds,
+        build_id=build_id,
+    )
+
+
+def _stored_article(snap: Snapshot, article_id: str) -> Article:
+    idx = snap.by_id[article_id]
+    a = snap.articles[idx]
+    return Article(id=a.id, title=a.title, date=a.date, source=a.source, text=snap.article_text(idx), sha256=a.sha256)

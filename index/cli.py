@@ -20,7 +20,7 @@ import click
 
 from .config import Config, load_config
 from .engine import Engine
-from .errors import CitebotError
+from .errors import CitebotError, ExitCode
 from .models import Answer, BuildReport
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def _fail(state_or_flag: bool, exc: Exception) -> NoReturn:
         sys.exit(exc.exit_code)
     _say(f"error: unexpected {type(exc).__name__}: {exc} (run with --traceback for details)", err=True)
     log.debug("unexpected error", exc_info=exc)
-    sys.exit(1)
+    sys.exit(ExitCode.ERROR)
 
 
 class CitebotGroup(click.Group):
@@ -190,7 +190,7 @@ def build(state: State, as_json: bool) -> None:
     report = state.engine.rebuild(progress=_progress)
     _print_report(report, as_json)
     if report.skipped:
-        sys.exit(5)
+        sys.exit(ExitCode.BAD_INPUT)
 
 
 @main.command()
@@ -209,7 +209,7 @@ def ask(state: State, question: tuple[str, ...], as_json: bool, top_k: int | Non
         try:
             answer = state.engine.ask(line, top_k=top_k)
         except CitebotError as exc:
-            if not as_json or exc.exit_code not in (5,):
+            if not as_json or exc.exit_code != ExitCode.BAD_INPUT:
                 raise
             failed = True
             click.echo(json.dumps({"question": line, "error": str(exc)}, ensure_ascii=False))
@@ -217,7 +217,7 @@ def ask(state: State, question: tuple[str, ...], as_json: bool, top_k: int | Non
             _print_answer(answer, as_json)
         sys.stdout.flush()
     if failed:
-        sys.exit(5)
+        sys.exit(ExitCode.BAD_INPUT)
 
 
 def _stdin_lines() -> Iterator[str]:

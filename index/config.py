@@ -13,7 +13,7 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError, FetchError
-from .fetch import parse_allowed_host
+from .text.fetch import parse_allowed_host
 
 DEFAULT_CONFIG = "config.yaml"
 CONFIG_ENV = "CITEBOT_CONFIG"

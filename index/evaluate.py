@@ -18,13 +18,13 @@ from typing import Any
 
 import numpy as np
 
-from .articles import check_id
 from .config import Config
-from .encoder import Encoder
+from .embed import Encoder
 from .engine import Engine
 from .errors import CitebotError
-from .lexical import terms
 from .store import Snapshot
+from .text.articles import check_id
+from .text.terms import terms
 
 BASELINES = ("bm25-sentences", "dense-sentences", "rrf-sentences", "tutorial-chunks")
 DEPTH = 10  # ranked results kept per method: enough for MRR@10
@@ -121,15 +121,16 @@ def eval_engine(config: Config, qset: QuestionSet, encoder: Encoder | None = Non
 def run_citebot(engine: Engine, questions: Sequence[Question]) -> tuple[list[Result], list[float]]:
     """citebot's real answer path (``Engine.ask``), timed per question after one warm-up."""
     engine.warm_up()
+    snap = engine.snapshot()
     results: list[Result] = []
     latencies: list[float] = []
     for q in questions:
         started = time.perf_counter()
-        [(answer, snap, scored)] = engine.ask_ranked([q.question], top_k=3)
+        [ranked] = engine.ask_ranked([q.question], top_k=3)
         latencies.append((time.perf_counter() - started) * 1000)
-        articles = _distinct(snap.articles[int(snap.sentences[x.sentence, 0])].id for x in scored)
-        ranked = [(c.article_id, c.text) for c in answer.citations]
-        results.append(Result(ranked, answer.abstained, articles[:DEPTH]))
+        articles = _distinct(snap.article_of(x.sentence).id for x in ranked.scored)
+        quotes = [(c.article_id, c.text) for c in ranked.answer.citations]
+        results.append(Result(quotes, ranked.answer.abstained, articles[:DEPTH]))
     return results, latencies
 
 
@@ -155,7 +156,7 @@ def run_baselines(engine: Engine, questions: Sequence[Question], work_dir: Path)
 
 
 def _sentence_item(snap: Snapshot, sid: int) -> tuple[str, str]:
-    return snap.articles[int(snap.sentences[sid, 0])].id, snap.sentence_text(sid)
+    return snap.article_of(sid).id, snap.sentence_text(sid)
 
 
 def _rrf(rankings: list[list[int]], k: int = 60) -> list[int]:
@@ -204,7 +205,7 @@ class TutorialChunks:
         # The chunk's sentences are the index's sentences that lie inside it (same splitter for all).
         by_article: dict[str, list[int]] = {}
         for sid in range(len(snap.sentences)):
-            by_article.setdefault(snap.articles[int(snap.sentences[sid, 0])].id, []).append(sid)
+            by_article.setdefault(snap.article_of(sid).id, []).append(sid)
         sentences = []
         for article_id, text in items:
             inside = [sid for sid in by_article.get(article_id, []) if snap.sentence_text(sid) in text]

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from index.config import CACHE_ENV, Config, load_config
-from index.encoder import Encoder, load_encoder
+from index.embed import Encoder, load_encoder
 from index.engine import Engine
 
 ROOT = Path(__file__).resolve().parent.parent

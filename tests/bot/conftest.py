@@ -11,7 +11,7 @@ import pytest_asyncio
 
 from bot.client import CitebotBot, create_bot
 from index.config import load_config
-from index.encoder import Encoder
+from index.embed import Encoder
 from index.engine import Engine
 from tests.bot.fakediscord import EDITORS_ROLE, GUILD_ID, FakeDiscord, logged_in
 from tests.conftest import SEED, write_config

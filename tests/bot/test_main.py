@@ -11,7 +11,8 @@ from pathlib import Path
 import discord.http
 import pytest
 
-from bot.__main__ import EXIT_BAD_TOKEN, EXIT_NO_TOKEN, EXIT_UNREACHABLE, main
+from bot.__main__ import main
+from index.errors import ExitCode
 from tests.bot.fakediscord import FakeDiscord
 from tests.conftest import ROOT
 
@@ -27,7 +28,7 @@ def test_no_token_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60
     )
-    assert result.returncode == EXIT_NO_TOKEN
+    assert result.returncode == ExitCode.USAGE
     assert result.stdout == ""
     lines = result.stderr.splitlines()
     assert len(lines) == 1 and lines[0].startswith("citebot: DISCORD_TOKEN is not set")
@@ -55,7 +56,7 @@ def test_a_rejected_token_is_one_line_and_no_retry(
     fake = FakeDiscord(reject_token=True)
     with fake.running_in_thread():  # main() runs its own event loop
         code = main(["--config", str(tmp_path / "config.yaml"), "--log-level", "DEBUG"])
-    assert code == EXIT_BAD_TOKEN
+    assert code == ExitCode.TOKEN_REJECTED
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("citebot: Discord rejected the token in DISCORD_TOKEN")
     assert [(r.method, r.path) for r in fake.requests] == [("GET", "/users/@me")]  # one try, then stop
@@ -68,6 +69,6 @@ def test_an_unreachable_discord_is_one_line(
     (tmp_path / "config.yaml").write_text("corpus_dir: corpus\nindex_dir: index\n")
     monkeypatch.setenv("DISCORD_TOKEN", TOKEN)
     monkeypatch.setattr(discord.http.Route, "BASE", "http://127.0.0.1:9/api/v10")  # nothing listens there
-    assert main(["--config", str(tmp_path / "config.yaml")]) == EXIT_UNREACHABLE
+    assert main(["--config", str(tmp_path / "config.yaml")]) == ExitCode.UNREACHABLE
     (line,) = capsys.readouterr().err.splitlines()
     assert line.startswith("citebot: cannot reach Discord")

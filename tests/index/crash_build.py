@@ -12,9 +12,10 @@ import shutil
 import signal
 import sys
 
-from index import builder, store
+from index import builder
 from index.config import load_config
 from index.engine import Engine
+from index.store import folder as store
 
 
 def die() -> None:

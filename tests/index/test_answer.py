@@ -5,17 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.answer import (
-    FEATURES,
-    Scored,
-    Weights,
-    answer_present,
-    measure_present,
-    question_measure,
-    rerank,
-    residuals,
-    worth_rereading,
-)
+from index.answer.cues import answer_present, measure_present, question_measure
+from index.answer.features import FEATURES
+from index.answer.model import Weights, rerank, worth_rereading
+from index.answer.query import Scored
+from index.answer.reread import residuals
 
 
 @pytest.mark.parametrize(

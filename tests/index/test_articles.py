@@ -9,8 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from index.articles import article_to_markdown, check_id, id_for_name, parse_article, read_article_file, scan_corpus
 from index.errors import ArticleError
+from index.text.articles import (
+    article_to_markdown,
+    check_id,
+    id_for_name,
+    parse_article,
+    read_article_file,
+    scan_corpus,
+)
 from tests.conftest import SEED, SEED_ID
 
 MAX = 100_000
@@ -148,7 +155,7 @@ ALIAS_BOMB = (
 # fail there with MemoryError instead of taking the memory of the machine that runs the tests.
 _BOMB_CHILD = """
 import resource, sys, tracemalloc
-from index.articles import parse_article
+from index.text.articles import parse_article
 from index.errors import ArticleError
 data = sys.stdin.buffer.read()
 resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))

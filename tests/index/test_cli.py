@@ -14,7 +14,7 @@ from click.testing import CliRunner
 
 import index.engine
 from index.cli import main
-from index.encoder import Encoder
+from index.embed import Encoder
 from tests.conftest import FIXTURES, ROOT, SEED, SEED_ID, write_config
 
 CITATION_KEYS = {

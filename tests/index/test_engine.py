@@ -11,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from index import answer as answering
-from index.articles import read_article_file
+from index.answer.features import FEATURES, features
+from index.answer.query import prepare
+from index.answer.retrieve import retrieve_chunks
 from index.config import load_config
 from index.engine import Engine
 from index.errors import ArticleError, BusyError, IndexMissingError, NotFoundError, QuestionError
 from index.store import current_build, write_lock
+from index.text.articles import read_article_file
 from tests.conftest import FIXTURES, NEWS, SEED, SEED_ID, write_config
 
 ARTICLES = FIXTURES / "articles"
@@ -251,9 +253,9 @@ def test_the_re_read_reorders_only_the_best_few(make_engine: Callable[..., Engin
     plain = Engine(load_config(write_config(tmp_path, "search:\n  rerank: 0\n")), encoder=reread.encoder)
     questions = [json.loads(line)["question"] for line in (NEWS / "questions.jsonl").read_text().splitlines()[:80]]
     changed = 0
-    for (answer, snap, ranked), (_, _, base) in zip(
-        reread.ask_ranked(questions), plain.ask_ranked(questions), strict=True
-    ):
+    snap = reread.snapshot()
+    for with_reread, without in zip(reread.ask_ranked(questions), plain.ask_ranked(questions), strict=True):
+        answer, ranked, base = with_reread.answer, with_reread.scored, without.scored
         assert [x.sentence for x in ranked[3:]] == [x.sentence for x in base[3:]]  # below the three: untouched
         assert {x.sentence for x in ranked[:3]} == {x.sentence for x in base[:3]}  # the three: only re-ordered
         scores = [x.score for x in ranked]
@@ -269,13 +271,13 @@ def test_question_words_that_tell_candidates_apart_count_more(make_engine: Calla
     engine = make_engine(*sorted((NEWS / "articles").glob("*.md")))
     snap = engine.snapshot()
     question = "who is the governor of the Bank of Veloria?"
-    query = answering.prepare(question, engine.encoder.encode([question])[0])
-    chunks = answering.retrieve_chunks(snap, query, candidates=30, keep=6)
-    sids, x = answering.features(snap, query, chunks)
+    query = prepare(question, engine.encoder.encode([question])[0])
+    chunks = retrieve_chunks(snap, query, candidates=30, keep=6)
+    sids, x = features(snap, query, chunks)
     rows = {snap.sentence_text(int(sid)): row for sid, row in zip(sids, x, strict=True)}
     governor = next(row for text, row in rows.items() if "Governor Tomas Lindgren" in text)
     lead = next(row for text, row in rows.items() if text.startswith("The Bank of Veloria raised"))
-    coverage, local = answering.FEATURES.index("coverage"), answering.FEATURES.index("local_coverage")
+    coverage, local = FEATURES.index("coverage"), FEATURES.index("local_coverage")
     # By corpus idf the lead holds more of the question (bank, Veloria: rare in the corpus); among
     # the candidates "governor" is the rare word, so the governor's sentence closes most of the gap.
     assert lead[coverage] > governor[coverage]

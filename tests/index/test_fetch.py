@@ -16,8 +16,8 @@ import pytest
 
 from index.engine import Engine
 from index.errors import FetchError
-from index.fetch import article_id_for_url, fetch_url
 from index.store import current_build
+from index.text.fetch import article_id_for_url, fetch_url
 from tests.conftest import SEED
 
 PAGE = b"""<html><head><title>Ferry strike ends | Coast News</title>

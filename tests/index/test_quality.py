@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from index.config import load_config
-from index.encoder import Encoder
+from index.embed import Encoder
 from index.evaluate import SetReport, evaluate
 from tests.conftest import NEWS, write_config
 

@@ -11,9 +11,10 @@ import numpy as np
 from click.testing import CliRunner
 
 from index.cli import main
-from index.encoder import Encoder
+from index.embed import Encoder
 from index.engine import Engine
-from index.store import _file_digest, current_build
+from index.store import current_build
+from index.store.folder import _file_digest
 from tests.conftest import SEED
 
 STREETS = ", ".join(f"Lane {i}" for i in range(1, 140))  # ~420 word pieces, ~1,200 characters

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from index.chunking import chunk_sentences
-from index.encoder import Encoder
-from index.sentences import fit_sentences, split_sentences
+from index.embed import Encoder
+from index.text.chunking import chunk_sentences
+from index.text.sentences import fit_sentences, split_sentences
 
 NEWS = (
     "Dr. Smith met U.S. officials on Jan. 5 in Washington. The deal was worth $3.5 million. "

@@ -47,10 +47,11 @@ def test_questions_are_answered_without_importing_torch(built: Path) -> None:
 def test_the_manifest_names_the_export_it_was_built_with(built: Path) -> None:
     engine = Engine(load_config(built / "config.yaml"))
     manifest = engine.snapshot().manifest
-    assert manifest["model"]["fingerprint"] == engine.encoder.fingerprint  # type: ignore[attr-defined]
-    assert manifest["model"]["precision"] == "fp32"
-    assert Path(manifest["model"]["export"]).parent == engine.config.model.cache_dir / "exports"  # shared
-    assert manifest["vector_indexes"]["chunks"] == {"type": "flat"}
+    assert manifest.model.fingerprint == engine.encoder.fingerprint
+    assert manifest.model.precision == "fp32"
+    assert engine.config.model.cache_dir is not None
+    assert Path(manifest.model.export).parent == engine.config.model.cache_dir / "exports"  # shared
+    assert manifest.vector_indexes["chunks"] == {"type": "flat"}
 
 
 def test_an_index_from_another_export_is_refused(built: Path) -> None:

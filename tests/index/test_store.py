@@ -45,13 +45,14 @@ def test_faiss_search_agrees_with_numpy_brute_force(n: int, k: int) -> None:
 
 def test_the_manifest_describes_the_index(seed_engine: Engine) -> None:
     snap = seed_engine.snapshot()
-    m = snap.manifest
+    m = json.loads((snap.folder / "manifest.json").read_text())  # as it is on disk
     assert m["model"]["name"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert m["model"]["dim"] == 384 and m["model"]["normalized"] is True
     assert m["chunking"] == {"sentences": 3, "overlap": 1}
     assert m["counts"]["articles"] == 1 and m["counts"]["sentences"] == len(snap.sentences) > 10
     assert m["articles"] == {SEED_ID: snap.articles[0].sha256}
     assert all("sha256" in entry for entry in m["files"].values())
+    assert snap.manifest.model.dim == 384 and snap.manifest.counts == m["counts"]
     norms = np.linalg.norm(np.asarray(snap.sentence_vectors), axis=1)
     np.testing.assert_allclose(norms, 1.0, atol=1e-5)
 
@@ -97,7 +98,7 @@ def test_loading_counts_that_disagree_is_refused(seed_engine: Engine) -> None:
     manifest["counts"]["sentences"] += 1
     (folder / "manifest.json").write_text(json.dumps(manifest))
     with pytest.raises(IndexMismatchError, match="inconsistent"):
-        load_snapshot(seed_engine.config.index_dir, None)
+        load_snapshot(seed_engine.config.index_dir)
 
 
 # "current": CURRENT.tmp written, not yet swapped; "cleaning": while removing what an earlier crash left.

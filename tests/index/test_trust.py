@@ -17,7 +17,7 @@ from click.testing import CliRunner
 
 from index.cli import main
 from index.config import load_config
-from index.encoder import Encoder, export_dir, resolve_model
+from index.embed import Encoder, export_dir, resolve_model
 from index.engine import Engine
 from index.errors import ArticleError, IndexMismatchError, IndexMissingError
 from tests.conftest import SEED, SEED_ID, write_config
@@ -84,7 +84,7 @@ def test_one_export_serves_every_index_and_the_first_build_says_what_it_does(
         engine = Engine(load_config(write_config(tmp_path / name)), notice=notices.append)
         engine.rebuild()
         assert not [n for n in notices if "one-time ONNX export" in n]  # already made, by the fixture
-        assert engine.snapshot().manifest["model"]["fingerprint"] == encoder.fingerprint
+        assert engine.snapshot().manifest.model.fingerprint == encoder.fingerprint
     assert sorted(p.name for p in (models_dir / "exports").iterdir()) == exports
 
 

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
-from .errors import FetchError
+from ..errors import FetchError
 
 MAX_REDIRECTS = 5
 USER_AGENT = "citebot/0.1 (+https://github.com/citebot)"

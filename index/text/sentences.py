@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 
 import sentencex
 
-from .models import Sentence
+from ..models import Sentence
 
 _WORD = re.compile(r"\S+")
 _HAS_CONTENT = re.compile(r"\w")

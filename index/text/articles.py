@@ -15,8 +15,8 @@ from typing import Any
 
 import yaml
 
-from .errors import ArticleError
-from .models import Article
+from ..errors import ArticleError
+from ..models import Article
 
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
@@ -165,6 +165,11 @@ def read_article_file(path: Path, *, max_bytes: int, article_id: str | None = No
         ArticleError: The file cannot be read, is too large, binary, not UTF-8, empty, or of an
             unsupported type.
     """
+    return read_article_with_bytes(path, max_bytes=max_bytes, article_id=article_id)[0]
+
+
+def read_article_with_bytes(path: Path, *, max_bytes: int, article_id: str | None = None) -> tuple[Article, bytes]:
+    """:func:`read_article_file`, and the bytes it was parsed from (read once: what is saved is what was checked)."""
     name = path.name
     try:
         real = path.resolve(strict=True)
@@ -176,7 +181,7 @@ def read_article_file(path: Path, *, max_bytes: int, article_id: str | None = No
         link = f"it is a link to {real.name}; " if real.name != name else ""
         raise ArticleError(f"{name}: unsupported file type '{real.suffix}' ({link}use {_TYPES_TEXT})")
     data = _read_regular_file(real, name, max_bytes)
-    return parse_article(
+    article = parse_article(
         data,
         name=name,
         article_id=article_id or id_for_name(name),
@@ -184,6 +189,7 @@ def read_article_file(path: Path, *, max_bytes: int, article_id: str | None = No
         max_bytes=max_bytes,
         html=suffix in HTML_SUFFIXES,
     )
+    return article, data
 
 
 def _read_regular_file(real: Path, name: str, max_bytes: int) -> bytes:

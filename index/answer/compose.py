@@ -1,0 +1,81 @@
+"""Stage 5, composing the answer: near-duplicates collapsed, each quote checked and cited."""
+
+from __future__ import annotations
+
+import itertools
+
+from ..models import Answer, Citation
+from ..store.snapshot import Snapshot, sentence_hash
+from ..text.terms import words
+from .model import Scored
+
+
+def dedupe(s: Snapshot, scored: list[Scored], *, limit: int, threshold: float = 0.95) -> list[Scored]:
+    """Keep the best of near-duplicate sentences (same words, or embeddings closer than ``threshold``),
+    and one piece of each sentence that was split for the model (the quote shows the whole sentence)."""
+    kept: list[Scored] = []
+    seen_text: set[str] = set()
+    seen_sentence: set[tuple[int, int]] = set()
+    for item in scored:
+        key = " ".join(words(s.sentence_text(item.sentence)))
+        whole = (int(s.sentences[item.sentence, 0]), s.sentence_number(item.sentence))
+        if key in seen_text or whole in seen_sentence:
+            continue
+        vec = s.sentence_vectors[item.sentence]
+        if any(float(vec @ s.sentence_vectors[k.sentence]) >= threshold for k in kept):
+            continue
+        seen_text.add(key)
+        seen_sentence.add(whole)
+        kept.append(item)
+        if len(kept) == limit:
+            break
+    return kept
+
+
+# A sentence split for the model is quoted whole when it is at most this long (it then fits one
+# Discord message with its citation); a longer one is quoted as the piece that scored, marked as cut.
+MAX_QUOTE_CHARS = 1500
+
+
+def cite(s: Snapshot, item: Scored) -> Citation | None:
+    """A citation for a scored sentence, or None when the stored text does not hold the sentence that
+    was split at build time (each piece's text is checked against the hash recorded then)."""
+    art_idx = int(s.sentences[item.sentence, 0])
+    article = s.articles[art_idx]
+    body = s.article_text(art_idx)
+    rows = s.sentence_rows(item.sentence)
+    spans = [(int(s.sentences[r, 1]), int(s.sentences[r, 2])) for r in rows]
+    for r, (start, end) in zip(rows, spans, strict=True):
+        if not body[start:end] or sentence_hash(body[start:end]) != int(s.sentence_hashes[r]):
+            return None
+    if any(body[a_end:b_start].strip() for (_, a_end), (b_start, _) in itertools.pairwise(spans)):
+        return None  # the pieces of one sentence are separated by white space only
+    start, end = spans[0][0], spans[-1][1]
+    cut_start = cut_end = False
+    if end - start > MAX_QUOTE_CHARS:
+        start, end = spans[item.sentence - rows.start]
+        cut_start, cut_end = item.sentence > rows.start, item.sentence < rows.stop - 1
+    return Citation(
+        text=body[start:end],
+        article_id=article.id,
+        title=article.title,
+        date=article.date,
+        source=article.source,
+        sentence=s.sentence_number(item.sentence),
+        start=start,
+        end=end,
+        score=round(item.score, 4),
+        cut_start=cut_start,
+        cut_end=cut_end,
+    )
+
+
+def compose(s: Snapshot, question: str, scored: list[Scored], refuse: bool, k: int) -> Answer:
+    """The answer to a question: up to ``k`` checked, cited quotes of its candidates, or the refusal."""
+    if refuse:
+        return Answer(question=question, abstained=True, reason="no sentence is relevant enough")
+    picked = dedupe(s, scored, limit=k)
+    citations = tuple(c for c in (cite(s, x) for x in picked) if c is not None)
+    if not citations:
+        return Answer(question=question, abstained=True, reason="no quote could be verified")
+    return Answer(question=question, abstained=False, citations=citations)

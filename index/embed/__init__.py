@@ -1,0 +1,17 @@
+"""Embeddings: the Encoder seam, model resolution, the one-time ONNX export and the serving encoder."""
+
+from .base import Encoder, Notice
+from .cache import ensure_export, export_dir, load_encoder
+from .onnx import OnnxEncoder
+from .resolve import model_fingerprint, resolve_model
+
+__all__ = [
+    "Encoder",
+    "Notice",
+    "OnnxEncoder",
+    "ensure_export",
+    "export_dir",
+    "load_encoder",
+    "model_fingerprint",
+    "resolve_model",
+]

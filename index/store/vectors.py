@@ -1,0 +1,157 @@
+"""Vector search: the VectorIndex seam, its FAISS implementation, and a brute-force numpy one.
+
+Geometry: every vector is L2-normalized float32, so inner product is cosine. The answer step only
+sees :class:`VectorIndex`; FAISS is imported here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+import faiss
+import numpy as np
+
+IVF_RECALL = 0.99  # the least recall@10 an approximate index must keep, measured at build time
+NPROBES = (8, 16, 32, 64, 128, 256, 512, 1024)
+
+
+class VectorIndex(Protocol):
+    """Nearest neighbours by inner product over unit vectors (cosine)."""
+
+    @property
+    def ntotal(self) -> int:
+        """How many vectors the index holds."""
+        ...
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best of each query.
+
+        Args:
+            queries: float32 (n, dim), unit rows.
+            k: Neighbours per query.
+
+        Returns:
+            (scores float32 (n, k), ids int64 (n, k)), best first; ids are -1 (and scores -inf or
+            undefined) where the index holds fewer than ``k`` vectors.
+        """
+        ...
+
+
+class FaissIndex:
+    """A FAISS index (flat, or IVF with the nprobe measured at build time) as a :class:`VectorIndex`."""
+
+    def __init__(self, index: faiss.Index) -> None:
+        self._index = index
+
+    @property
+    def ntotal(self) -> int:
+        return int(self._index.ntotal)
+
+    @property
+    def dim(self) -> int:
+        return int(self._index.d)
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        sims, ids = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+        return sims, ids
+
+    def write(self, path: Path) -> None:
+        faiss.write_index(self._index, str(path))
+
+
+def read_vector_index(path: Path, info: dict[str, Any]) -> FaissIndex:
+    """Load a FAISS index written by :meth:`FaissIndex.write`, with the nprobe its manifest records."""
+    index = faiss.read_index(str(path))
+    if info.get("type") == "ivf":
+        faiss.extract_index_ivf(index).nprobe = int(info["nprobe"])
+    faiss.omp_set_num_threads(1)  # answering: one thread per question (see faiss_threads)
+    return FaissIndex(index)
+
+
+class NumpyIndex:
+    """Exact search by one matrix product: the reference every other :class:`VectorIndex` must agree with."""
+
+    def __init__(self, vectors: np.ndarray) -> None:
+        self._vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+
+    @property
+    def ntotal(self) -> int:
+        return len(self._vectors)
+
+    @property
+    def dim(self) -> int:
+        return int(self._vectors.shape[1])
+
+    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+        sims = np.asarray(queries, dtype=np.float32) @ self._vectors.T  # (n, ntotal)
+        take = min(k, self.ntotal)
+        ids = np.argsort(-sims, axis=1, kind="stable")[:, :take]
+        scores = np.take_along_axis(sims, ids, axis=1)
+        pad = k - take
+        if pad:
+            ids = np.hstack([ids, np.full((len(ids), pad), -1)])
+            scores = np.hstack([scores, np.full((len(scores), pad), -np.inf, dtype=np.float32)])
+        return scores.astype(np.float32), ids.astype(np.int64)
+
+
+@contextlib.contextmanager
+def faiss_threads(n: int) -> Iterator[None]:
+    """Let FAISS use ``n`` threads inside the block (training, ground truth), then one again.
+
+    Answering uses one thread: a single query gains nothing from two, and with another process on
+    the second core a two-thread search is several times slower.
+    """
+    faiss.omp_set_num_threads(n)
+    try:
+        yield
+    finally:
+        faiss.omp_set_num_threads(1)
+
+
+def make_vector_index(
+    vectors: np.ndarray, exact_max: int, probes: np.ndarray | None = None
+) -> tuple[FaissIndex, dict[str, Any]]:
+    """A FAISS index over unit vectors: inner product is cosine.
+
+    Exact (flat) search up to ``exact_max`` vectors. Above it an IVF index (about 4·sqrt(n) lists),
+    whose ``nprobe`` is the smallest that keeps recall@10 >= 0.99 against exact search, measured on
+    ``probes``: real embeddings that are not in the index (the sentences, for the chunk index).
+    Random vectors would be the wrong judge: real embeddings cluster, and IVF does far better on them.
+
+    Returns:
+        The index and a description for the manifest (type, lists, nprobe, measured recall).
+    """
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    n, dim = vectors.shape
+    if n <= exact_max:
+        flat = faiss.IndexFlatIP(dim)
+        if n:
+            flat.add(vectors)
+        return FaissIndex(flat), {"type": "flat"}
+    nlist = int(min(65536, max(64, 4 * np.sqrt(n))))
+    rng = np.random.default_rng(0)
+    with faiss_threads(os.cpu_count() or 1):
+        index = faiss.IndexIVFFlat(faiss.IndexFlatIP(dim), dim, nlist, faiss.METRIC_INNER_PRODUCT)
+        sample = vectors[np.sort(rng.choice(n, size=min(n, 64 * nlist), replace=False))]
+        index.train(sample)
+        index.add(vectors)
+        if probes is None or not len(probes):
+            probes = vectors[rng.choice(n, size=min(n, 200), replace=False)]
+        probes = np.ascontiguousarray(probes[rng.permutation(len(probes))[:200]], dtype=np.float32)
+        exact = faiss.IndexFlatIP(dim)
+        exact.add(vectors)
+        _, truth = exact.search(probes, 10)
+        del exact
+        recall = 0.0
+        for nprobe in NPROBES:
+            index.nprobe = min(nprobe, nlist)
+            _, found = index.search(probes, 10)
+            recall = float(np.mean([len(set(f) & set(t)) / 10 for f, t in zip(found, truth, strict=True)]))
+            if recall >= IVF_RECALL or nprobe >= nlist:
+                break
+    info = {"type": "ivf", "nlist": nlist, "nprobe": int(index.nprobe), "recall@10": round(recall, 4)}
+    return FaissIndex(index), info
