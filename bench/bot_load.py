@@ -1,6 +1,6 @@
 """Bot under load: 50 /ask interactions within one second while a /reindex runs, over loopback HTTP.
 
-Run: .venv/bin/python bench/bot_load.py [--questions 50] [--window 1.0] [--timeout 300]
+Run: python -m bench.bot_load [--questions 50] [--window 1.0] [--timeout 300]
 
 The real bot and a real engine run against the loopback fake of Discord's HTTP API used by the
 tests (tests/bot/fakediscord.py); nothing leaves 127.0.0.1. The corpus is the 17 evaluation
@@ -20,20 +20,19 @@ import asyncio
 import json
 import os
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from bot.client import create_bot  # noqa: E402
-from index.config import load_config  # noqa: E402
-from index.engine import Engine  # noqa: E402
-from tests.bot.fakediscord import MANAGER_PERMISSIONS, FakeDiscord, Interaction, logged_in  # noqa: E402
+from bot.client import create_bot
+from index.config import load_config
+from index.engine import Engine
+from tests.bot.fakediscord import MANAGER_PERMISSIONS, FakeDiscord, Interaction, logged_in
+
+REPO = Path(__file__).resolve().parents[1]
 
 NEWS = REPO / "eval" / "news"
 SEED = REPO / "corpus" / "000_8554960fb2f5e50c.txt"

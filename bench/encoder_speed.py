@@ -1,6 +1,6 @@
 """Encoder speed and quality: sentence-transformers vs ONNX (fp32, int8, fp16) vs torch bf16/int8, in one run.
 
-    python bench/encoder_speed.py [--sentences 2000] [--rounds 2]
+    python -m bench.encoder_speed [--sentences 2000] [--rounds 2]
 
 Timings on a shared 2-core machine are noisy, so every number is measured in this one run: the
 corpus is cut into slices, every mode encodes every slice once per round with the modes
@@ -28,13 +28,13 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-from index.embed import resolve_model  # noqa: E402
-from index.embed.export import export_onnx  # noqa: E402
-from index.embed.onnx import META_FILE, ONNX_FILE, TOKENIZER_FILE, OnnxEncoder  # noqa: E402
+from index.embed import resolve_model
+from index.embed.export import export_onnx
+from index.embed.onnx import META_FILE, ONNX_FILE, TOKENIZER_FILE, OnnxEncoder
+
+REPO = Path(__file__).resolve().parents[1]
 
 Encode = Callable[[Sequence[str]], np.ndarray]
 

@@ -1,6 +1,6 @@
 """Speed and memory: build throughput, warm ask latency at 10k / 100k / 1M sentences, cold start, peak RSS.
 
-    python bench/speed.py [--scales 10000,100000,1000000] [--workdir /tmp/citebot-bench] [--json]
+    python -m bench.speed [--scales 10000,100000,1000000] [--workdir /tmp/citebot-bench] [--json]
 
 Corpus: synthetic news-like articles (deterministic; 25 sentences each, names, places, numbers).
 - 10k and 100k: built by the real engine (ONNX export, every core, length-bucketed batches),
@@ -32,12 +32,12 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from index.config import load_config
+from index.engine import Engine
+from index.text.sentences import split_sentences
+from index.text.terms import terms
 
-from index.config import load_config  # noqa: E402
-from index.engine import Engine  # noqa: E402
-from index.text.sentences import split_sentences  # noqa: E402
+ROOT = Path(__file__).resolve().parents[1]
 
 FIRST = "Amara Priya Jonas Lena Tomas Ines Kofi Mei Rafael Sofia Yusuf Hana Pavel Greta Omar Lucia Dmitri Aiko".split()
 LAST = "Okafor Lindqvist Moreau Haddad Novak Tanaka Silva Brennan Kowalski Achebe Rossi Varga Dahl Mensah".split()
@@ -194,7 +194,7 @@ def encoder_ratio(engine: Engine, texts: list[str]) -> dict[str, float]:
     """Sentences/s of the build encoder and of sentence-transformers' default encode, same texts, same run."""
     from index.embed.reference import SentenceTransformerEncoder
 
-    build = engine._build_encoder()
+    build = engine._build_encoder()  # the build's encoder: the export on every core
     build.encode(texts[:64])
     started = time.perf_counter()
     build.encode(texts, batch_size=engine.config.model.batch_size)
@@ -213,7 +213,8 @@ class ReplayEncoder:
     def __init__(self, base: Engine, table: dict[str, np.ndarray], seed: int = 0) -> None:
         self.dim = base.encoder.dim
         self.max_tokens = base.encoder.max_tokens
-        self.fingerprint = "replay-" + str(getattr(base.encoder, "fingerprint", ""))
+        self.fingerprint = "replay-" + base.encoder.fingerprint
+        self.source = "replay of " + base.encoder.source
         self._counts = base.encoder.token_counts
         self._real = base.encoder
         self._table = table
@@ -335,12 +336,12 @@ def main() -> None:
         snap = million.snapshot()
         row = {
             "sentences": len(snap.sentences),
-            "vector_index": snap.manifest["vector_indexes"]["chunks"],
+            "vector_index": snap.manifest.vector_indexes["chunks"],
             "warm": warm_latency(million, qs),
         }
         started = time.perf_counter()
         for q in qs:
-            snap.chunk_lexical.search(__import__("index.lexical", fromlist=["terms"]).terms(q), 30)
+            snap.chunk_lexical.search(terms(q), 30)
         row["bm25_ms_per_question"] = (time.perf_counter() - started) * 1000 / len(qs)
         results["scales"][f"{big // 1000}k"] = row
     results["peak_rss_mb"] = peak_rss_mb()

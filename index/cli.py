@@ -286,6 +286,34 @@ def list_articles(state: State, as_json: bool) -> None:
     click.echo(_count(len(articles), "article"), err=True)
 
 
+@main.command("fit")
+@click.argument("question_sets", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
+@click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True, help="Folds, by article.")
+@click.option("--l2", type=float, default=1.0, show_default=True, help="L2 shrinkage of the logistic models.")
+@click.option("--write", is_flag=True, help="Refit on everything and write index/answer/weights.json.")
+@click.pass_obj
+def fit_command(state: State, question_sets: tuple[str, ...], folds: int, l2: float, write: bool) -> None:
+    """Fit the answer models on question sets, cross-validated by article, and print held-out figures.
+
+    \b
+    Example (the shipped weights):
+      python -m index fit eval/news/questions.jsonl ../shared/eval/xquad-dev/questions.jsonl --write
+    """
+    from pathlib import Path
+
+    from .fit import run
+
+    run(
+        state.config,
+        [Path(p) for p in question_sets],
+        folds=folds,
+        l2=l2,
+        write=write,
+        say=click.echo,
+        encoder=state.engine.encoder,
+    )
+
+
 @main.command("eval")
 @click.argument("question_sets", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--corpus", "eval_corpus", type=click.Path(file_okay=False), default=None, help="The set's articles.")

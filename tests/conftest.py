@@ -20,6 +20,17 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 NEWS = ROOT / "eval" / "news"
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs the real model ``model``: ``pytest -m "not model"`` is the fast tier.
+
+    A test needs it when it uses the ``encoder`` fixture (directly or through another fixture);
+    modules whose tests load the model in other ways mark themselves with ``pytestmark``.
+    """
+    for item in items:
+        if "encoder" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.model)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def models_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """One shared model cache for the whole session, as ``build`` makes it: every engine, CLI run and

@@ -22,7 +22,7 @@ RERANK_FEATURES = (*FEATURES, "residual")
 
 @dataclass(frozen=True)
 class Weights:
-    """Three fitted logistic models (``bench/fit_weights.py``, cross-validated by article; stored in
+    """Three fitted logistic models (``python -m index fit``, cross-validated by article; stored in
     ``index/weights.json``):
 
     - which sentence answers: ``score = sigmoid(bias + coef . FEATURES)``, read as the chance that
@@ -49,7 +49,7 @@ class Weights:
             or tuple(data["question_features"]) != QUESTION_FEATURES
             or tuple(data["rerank_features"]) != RERANK_FEATURES
         ):
-            raise ValueError(f"{file} was fitted for other features; refit with bench/fit_weights.py --write")
+            raise ValueError(f"{file} was fitted for other features; refit with python -m index fit --write")
         return cls(
             coef=tuple(float(c) for c in data["coef"]),
             bias=float(data["bias"]),
@@ -84,7 +84,7 @@ def rank(sids: np.ndarray, x: np.ndarray, weights: Weights) -> list[Scored]:
 
 
 # The re-read only runs when the runner-up's score is within this of the best's. Held out
-# (bench/fit_weights.py), re-reading the rest changed no first quote that mattered: hit@1 is the
+# (python -m index fit), re-reading the rest changed no first quote that mattered: hit@1 is the
 # same from a margin of 0.1 up to always, and 0.25 re-reads about a third of the questions.
 RERANK_WITHIN = 0.25
 

@@ -263,7 +263,7 @@ def test_the_re_read_reorders_only_the_best_few(make_engine: Callable[..., Engin
         changed += ranked[0].sentence != base[0].sentence
         if not answer.abstained:
             assert answer.citations[0].text == snap.sentence_text(ranked[0].sentence)
-    assert changed >= 1  # it does change some first quotes (by how much, held out: bench/fit_weights.py)
+    assert changed >= 1  # it does change some first quotes (by how much, held out: python -m index fit)
 
 
 def test_question_words_that_tell_candidates_apart_count_more(make_engine: Callable[..., Engine]) -> None:

@@ -14,6 +14,8 @@ from index.engine import Engine
 from index.errors import IndexMismatchError
 from tests.conftest import ROOT, SEED, write_config
 
+pytestmark = pytest.mark.model  # exports or loads the real model itself
+
 PROBE = """
 import json, sys
 from index.cli import main

@@ -22,6 +22,8 @@ from index.engine import Engine
 from index.errors import ArticleError, IndexMismatchError, IndexMissingError
 from tests.conftest import SEED, SEED_ID, write_config
 
+pytestmark = pytest.mark.model  # exports or loads the real model itself
+
 DEFAULT_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
 
 

@@ -115,7 +115,7 @@ def test_a_build_killed_at_any_point_leaves_the_old_or_the_new_index(
     shutil.copy(TUNNEL, engine.config.corpus_dir / TUNNEL.name)
     (engine.config.index_dir / "builds" / "20000101T000000-dead00.tmp").mkdir()  # left by an earlier crash
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.index.crash_build", str(engine.config.base_dir / "config.yaml"), point],
+        [sys.executable, "-m", "tests.index.store.crash_build", str(engine.config.base_dir / "config.yaml"), point],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -1,6 +1,6 @@
 """Run a build and SIGKILL this process at one named point of it (used by test_store's crash tests).
 
-Usage: python -m tests.index.crash_build CONFIG POINT
+Usage: python -m tests.index.store.crash_build CONFIG POINT
 
 Only the moment of death is arranged here; the build itself is the real engine writing real files.
 """

@@ -1,6 +1,6 @@
 """Would a cross-encoder trained here tell near misses from answerable questions? (It does not.)
 
-    python bench/cross_encoder.py [--epochs 2] [--context]
+    python -m experiments.cross_encoder [--epochs 2] [--context]
 
 No cross-encoder or extractive reader installs from the package registries this project can reach
 (they download weights at run time), so this trains one from the bundled MiniLM: question and
@@ -18,21 +18,23 @@ from __future__ import annotations
 
 import argparse
 import random
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from index import fit as fw
+from index.config import load_config
+from index.embed import resolve_model
+
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "bench"))
-
-import fit_weights as fw  # noqa: E402
-
-from index.embed import resolve_model  # noqa: E402
 
 HELDOUT = ROOT / "eval" / "heldout" / "questions.jsonl"
+FITTING = [
+    ROOT / "eval" / "news" / "questions.jsonl",
+    ROOT.parent / "shared" / "eval" / "xquad-dev" / "questions.jsonl",
+]
+CONFIG = load_config(ROOT / "config.yaml")
 READ = 5  # sentences the cross-encoder reads per question
 MAX_PIECES = 160
 
@@ -75,13 +77,13 @@ def main() -> None:
 
     random.seed(0)
     torch.manual_seed(0)
-    fitting = fw.collect(fw.DEFAULT_SETS)
-    held = fw.collect([HELDOUT])
+    fitting = fw.collect(CONFIG, FITTING, print)
+    held = fw.collect(CONFIG, [HELDOUT], print)
     linear = fw.fit(fitting, 1.0)
     pairs = training_pairs(fitting, linear, args.context)
     print(f"training pairs: {len(pairs)} ({sum(p[2] for p in pairs):.0f} answering)")
 
-    path = str(resolve_model(fw.CONFIG.model.name))
+    path = str(resolve_model(CONFIG.model.name))
     tokenizer = AutoTokenizer.from_pretrained(path)
     reader = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
     optimizer = torch.optim.AdamW(reader.parameters(), lr=4e-5, weight_decay=0.01)

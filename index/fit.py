@@ -1,6 +1,9 @@
-"""Fit the sentence-scoring weights (index/weights.json) with cross-validation by article.
+"""Fit the answer models' weights (index/answer/weights.json) with cross-validation by article.
 
-    python bench/fit_weights.py [--write] [--folds 5] [QUESTIONS.jsonl ...]
+    python -m index fit QUESTIONS.jsonl [...] [--write] [--folds 5] [--l2 1.0]
+
+The weights shipped were fitted on eval/news and ../shared/eval/xquad-dev (see weights.json's
+``command``); eval/heldout, eval/train and eval/chat are never fitted on.
 
 Every question of every set goes through the engine's real retrieval; each candidate sentence is
 labelled a hit when it is cited to the gold article and contains a gold answer. Three logistic
@@ -13,24 +16,24 @@ stores the weights with the held-out report.
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from .answer.features import FEATURES, QUESTION_FEATURES, features, question_features
+from .answer.model import RERANK_FEATURES, WEIGHTS_FILE, Weights, rank, rerank, worth_rereading
+from .answer.query import Query, prepare
+from .answer.reread import residuals
+from .answer.retrieve import retrieve_chunks
+from .config import Config
+from .embed import Encoder
+from .evaluate import eval_engine, is_hit, load_question_set
+from .store import Snapshot
 
-from index import answer as answering  # noqa: E402
-from index.config import load_config  # noqa: E402
-from index.evaluate import eval_engine, is_hit, load_question_set  # noqa: E402
-from index.store import Snapshot  # noqa: E402
-
-DEFAULT_SETS = [ROOT / "eval" / "news" / "questions.jsonl", Path("/work/shared/eval/xquad-dev/questions.jsonl")]
+Say = Callable[[str], None]
 
 
 @dataclass
@@ -44,17 +47,13 @@ class Sample:
     answerable: bool
     kind: str | None  # of an unanswerable question: near-miss or off-topic, when the set says
     snap: Snapshot
-    query: answering.Query
+    query: Query
     sids: np.ndarray
 
 
-CONFIG = load_config(ROOT / "config.yaml")
-
-
-def collect(paths: list[Path]) -> list[Sample]:
-    config = CONFIG
+def collect(config: Config, paths: Sequence[Path], say: Say, encoder: Encoder | None = None) -> list[Sample]:
+    """Every question of every set through the pipeline's stages up to the features, labelled."""
     samples: list[Sample] = []
-    encoder = None
     for path in paths:
         qset = load_question_set(path, None, config.index_dir.parent / "eval")
         engine = eval_engine(config, qset, encoder)
@@ -64,16 +63,13 @@ def collect(paths: list[Path]) -> list[Sample]:
         vectors = engine.encoder.encode(texts, batch_size=64)
         pending: list[tuple[int, list[tuple[str, str]]]] = []
         for q, text, vec in zip(qset.questions, texts, vectors, strict=True):
-            query = answering.prepare(text, vec)
-            chunks = answering.retrieve_chunks(
-                snap, query, candidates=config.search.candidates, keep=config.search.chunks
-            )
-            sids, x = answering.features(snap, query, chunks)
+            query = prepare(text, vec)
+            chunks = retrieve_chunks(snap, query, candidates=config.search.candidates, keep=config.search.chunks)
+            sids, x = features(snap, query, chunks)
             y = np.array(
-                [is_hit(q, snap.articles[int(snap.sentences[i, 0])].id, snap.sentence_text(int(i))) for i in sids],
-                dtype=np.float32,
+                [is_hit(q, snap.article_of(int(i)).id, snap.sentence_text(int(i))) for i in sids], dtype=np.float32
             )
-            pending.append((len(samples), [answering.residuals(text, snap.sentence_text(int(i))) for i in sids]))
+            pending.append((len(samples), [residuals(text, snap.sentence_text(int(i))) for i in sids]))
             residual = np.zeros((len(sids), 1), dtype=np.float32)
             samples.append(
                 Sample(
@@ -97,7 +93,7 @@ def collect(paths: list[Path]) -> list[Sample]:
         for index, pairs in pending:
             for j, (rest_q, rest_s) in enumerate(pairs):
                 samples[index].residual[j, 0] = embedded[row[rest_q]] @ embedded[row[rest_s]]
-        print(f"{qset.name}: {len(qset.questions)} questions", file=sys.stderr)
+        say(f"{qset.name}: {len(qset.questions)} questions")
     return samples
 
 
@@ -126,9 +122,9 @@ def weights(
     abstain_below: float = 0.5,
     rerank_coef: Iterable[float] = (),
     rerank_bias: float = 0.0,
-) -> answering.Weights:
+) -> Weights:
     """Fitted coefficients as the engine's Weights (models not fitted yet left empty)."""
-    return answering.Weights(
+    return Weights(
         tuple(map(float, coef)),
         float(bias),
         tuple(map(float, abstain_coef)),
@@ -150,7 +146,7 @@ class Model:
     rerank_bias: float
 
     @property
-    def weights(self) -> answering.Weights:
+    def weights(self) -> Weights:
         return weights(
             self.coef,
             self.bias,
@@ -165,11 +161,11 @@ class Model:
         """Candidate positions best first, as the engine ranks them (answer.rank, then the re-read of
         the best ``depth`` where answer.worth_rereading says so), with the engine's own functions."""
         w = self.weights
-        scored = answering.rank(s.sids, s.x, w)
+        scored = rank(s.sids, s.x, w)
         position = {int(sid): i for i, sid in enumerate(s.sids)}
-        if depth and answering.worth_rereading(scored):
+        if depth and worth_rereading(scored):
             residual = np.array([s.residual[position[x.sentence], 0] for x in scored[:depth]], dtype=np.float32)
-            scored = answering.rerank(scored, residual, w)
+            scored = rerank(scored, residual, w)
         return np.array([position[x.sentence] for x in scored], dtype=np.int64)
 
     def answerable(self, s: Sample) -> float:
@@ -177,9 +173,9 @@ class Model:
         return w.answerable(question_x(s, w))
 
 
-def question_x(s: Sample, w: answering.Weights) -> np.ndarray:
+def question_x(s: Sample, w: Weights) -> np.ndarray:
     """The abstention model's features of a question, from the sentence model's ranking."""
-    return answering.question_features(s.snap, s.query, answering.rank(s.sids, s.x, w))
+    return question_features(s.snap, s.query, rank(s.sids, s.x, w))
 
 
 def fit(samples: list[Sample], l2: float) -> Model:
@@ -229,9 +225,8 @@ def choose_threshold(samples: list[Sample], model: Model) -> float:
     return best_tau
 
 
-def metrics(samples: list[Sample], model: Model, abstain: bool = True, depth: int | None = None) -> dict[str, float]:
-    """Held-out figures; ``depth``: how many best sentences are re-read (default: search.rerank)."""
-    depth = CONFIG.search.rerank if depth is None else depth
+def metrics(samples: list[Sample], model: Model, depth: int, abstain: bool = True) -> dict[str, float]:
+    """Held-out figures; ``depth``: how many best sentences are re-read (search.rerank)."""
     hit1 = hit3 = n = 0
     right = abst = unans = 0
     kinds: dict[str, int] = {}
@@ -270,28 +265,38 @@ def folds_of(samples: list[Sample], k: int) -> list[int]:
     return [fold[(s.set, s.group)] for s in samples]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("sets", nargs="*", type=Path, default=DEFAULT_SETS)
-    parser.add_argument("--folds", type=int, default=5)
-    parser.add_argument("--l2", type=float, default=1.0)
-    parser.add_argument("--write", action="store_true", help="refit on all data and write index/weights.json")
-    args = parser.parse_args()
-    samples = collect(args.sets)
-    fold_ids = folds_of(samples, args.folds)
+def run(
+    config: Config,
+    sets: Sequence[Path],
+    *,
+    folds: int = 5,
+    l2: float = 1.0,
+    write: bool = False,
+    say: Say = print,
+    encoder: Encoder | None = None,
+) -> dict[str, dict[str, float]]:
+    """Fit with ``folds``-fold cross-validation by article, print the held-out figures and weights,
+    and with ``write`` refit on everything and store the weights (with the held-out report).
+
+    Returns:
+        The held-out figures per set.
+    """
+    depth = config.search.rerank
+    samples = collect(config, sets, say, encoder)
+    fold_ids = folds_of(samples, folds)
     names = sorted({s.set for s in samples})
     held: dict[str, list[dict[str, float]]] = {n: [] for n in names}
-    for f in range(args.folds):
+    for f in range(folds):
         train = [s for s, i in zip(samples, fold_ids, strict=True) if i != f]
         test = [s for s, i in zip(samples, fold_ids, strict=True) if i == f]
-        model = fit(train, args.l2)
+        model = fit(train, l2)
         for name in names:
             part = [s for s in test if s.set == name]
             if part:
-                m = metrics(part, model)
-                ranking = metrics(part, model, abstain=False)
+                m = metrics(part, model, depth)
+                ranking = metrics(part, model, depth, abstain=False)
                 m["rank_hit@1"], m["rank_hit@3"] = ranking["hit@1"], ranking["hit@3"]
-                plain = metrics(part, model, depth=0)
+                plain = metrics(part, model, 0)
                 m["no_reread_hit@1"], m["no_reread_hit@3"] = plain["hit@1"], plain["hit@3"]
                 m["threshold"] = model.tau
                 held[name].append(m)
@@ -307,14 +312,14 @@ def main() -> None:
             if key in rows[0]:
                 agg[key] = float(np.mean([r[key] for r in rows]))
         report[name] = agg
-        folds = ", ".join(f"{r['hit@1']:.3f}" for r in rows)
+        hits = ", ".join(f"{r['hit@1']:.3f}" for r in rows)
         extra = (
             f"  abstain P {agg['abstain_precision']:.3f} R {agg['abstain_recall']:.3f}"
             if "abstain_precision" in agg
             else ""
         )
-        print(
-            f"{name:<10} held-out hit@1 {agg['hit@1']:.3f} hit@3 {agg['hit@3']:.3f}{extra}   (folds: {folds})"
+        say(
+            f"{name:<10} held-out hit@1 {agg['hit@1']:.3f} hit@3 {agg['hit@3']:.3f}{extra}   (folds: {hits})"
             f"\n{'':<10} never abstaining: hit@1 {agg['rank_hit@1']:.3f} hit@3 {agg['rank_hit@3']:.3f}"
             f"\n{'':<10} without the re-read (search.rerank 0): hit@1 {agg['no_reread_hit@1']:.3f}"
             f" hit@3 {agg['no_reread_hit@3']:.3f}"
@@ -325,46 +330,51 @@ def main() -> None:
             of = sum(r.get(f"of[{kind}]", 0) for r in rows)
             agg[f"refused[{kind}]"], agg[f"of[{kind}]"] = refused, of
         if kinds:
-            print(
+            say(
                 f"{'':<10} refused: "
                 + ", ".join(f"{agg[f'refused[{k}]']:.0f} of {agg[f'of[{k}]']:.0f} {k}" for k in kinds)
             )
-    model = fit(samples, args.l2)
-    print(
-        "weights:",
-        ", ".join(f"{n}={c:+.2f}" for n, c in zip(answering.FEATURES, model.coef, strict=True)),
-        f"bias={model.bias:+.2f}",
+    model = fit(samples, l2)
+    say(
+        "weights: "
+        + ", ".join(f"{n}={c:+.2f}" for n, c in zip(FEATURES, model.coef, strict=True))
+        + f" bias={model.bias:+.2f}"
     )
-    print(
-        "re-read:",
-        ", ".join(f"{n}={c:+.2f}" for n, c in zip(answering.RERANK_FEATURES, model.rerank_coef, strict=True)),
-        f"bias={model.rerank_bias:+.2f}",
+    say(
+        "re-read: "
+        + ", ".join(f"{n}={c:+.2f}" for n, c in zip(RERANK_FEATURES, model.rerank_coef, strict=True))
+        + f" bias={model.rerank_bias:+.2f}"
     )
-    print(
-        "abstention:",
-        ", ".join(f"{n}={c:+.2f}" for n, c in zip(answering.QUESTION_FEATURES, model.abstain_coef, strict=True)),
-        f"bias={model.abstain_bias:+.2f}",
-        f"threshold={model.tau:.2f}",
+    say(
+        "abstention: "
+        + ", ".join(f"{n}={c:+.2f}" for n, c in zip(QUESTION_FEATURES, model.abstain_coef, strict=True))
+        + f" bias={model.abstain_bias:+.2f} threshold={model.tau:.2f}"
     )
-    if args.write:
+    if write:
         out = {
-            "features": list(answering.FEATURES),
+            "features": list(FEATURES),
             "coef": [round(float(c), 4) for c in model.coef],
             "bias": round(model.bias, 4),
-            "question_features": list(answering.QUESTION_FEATURES),
+            "question_features": list(QUESTION_FEATURES),
             "abstain_coef": [round(float(c), 4) for c in model.abstain_coef],
             "abstain_bias": round(model.abstain_bias, 4),
             "abstain_below": round(model.tau, 2),
-            "rerank_features": list(answering.RERANK_FEATURES),
+            "rerank_features": list(RERANK_FEATURES),
             "rerank_coef": [round(float(c), 4) for c in model.rerank_coef],
             "rerank_bias": round(model.rerank_bias, 4),
-            "fitted_on": [str(p.relative_to(ROOT)) if p.is_relative_to(ROOT) else p.name for p in args.sets],
+            "fitted_on": [_shown_path(p) for p in sets],
             "held_out": report,
-            "command": "python bench/fit_weights.py --write",
+            "command": "python -m index fit --write " + " ".join(_shown_path(p) for p in sets),
         }
-        answering.WEIGHTS_FILE.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
-        print(f"wrote {answering.WEIGHTS_FILE}")
+        WEIGHTS_FILE.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+        say(f"wrote {WEIGHTS_FILE}")
+    return report
 
 
-if __name__ == "__main__":
-    main()
+def _shown_path(path: Path) -> str:
+    """A set's path as the weights file records it: relative to the repository, else its parent and name."""
+    root = Path(__file__).resolve().parents[1]
+    resolved = path.resolve()
+    return (
+        str(resolved.relative_to(root)) if resolved.is_relative_to(root) else f"{resolved.parent.name}/{resolved.name}"
+    )

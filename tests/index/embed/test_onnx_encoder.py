@@ -23,7 +23,9 @@ from index.embed.onnx import EXPORT_FORMAT, OnnxEncoder  # noqa: E402
 from index.embed.reference import SentenceTransformerEncoder  # noqa: E402
 from index.errors import IndexMismatchError  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.model  # exports or loads the real model itself
+
+REPO = Path(__file__).resolve().parents[3]
 MODEL_DIR = gt_model.get_model_path()
 
 LONG = " ".join(
