@@ -223,6 +223,9 @@ class ReplayEncoder:
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         return self._counts(texts)
 
+    def known_words(self) -> frozenset[str]:
+        return self._real.known_words()
+
     def encode(
         self, texts: Sequence[str], *, batch_size: int = 64, progress: Callable[[int], None] | None = None
     ) -> np.ndarray:

@@ -22,7 +22,7 @@ from .store.snapshot import Snapshot, sentence_hash
 from .text.articles import read_article_file, scan_corpus
 from .text.chunking import chunk_sentences
 from .text.sentences import fit_sentences, split_sentences
-from .text.terms import terms_many
+from .text.terms import terms_many, word_counts
 
 log = logging.getLogger(__name__)
 
@@ -200,6 +200,7 @@ def _concatenate(articles: Sequence[Article], parts: list[_Parts], dim: int) -> 
         sentence_vectors=sentence_vectors,
         chunk_vectors=chunk_vectors,
         sentence_lexical=LexicalIndex.build(terms_many(sentence_texts)),
+        words=word_counts(sentence_texts),
         chunk_lexical=LexicalIndex.build(terms_many(chunk_texts)),
     )
 

@@ -286,6 +286,23 @@ def list_articles(state: State, as_json: bool) -> None:
     click.echo(_count(len(articles), "article"), err=True)
 
 
+@main.command(
+    "train-reader",
+    context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
+)
+@click.argument("args", nargs=-1, type=click.UNPROCESSED)
+def train_reader(args: tuple[str, ...]) -> None:
+    """Train the reader (a cross-encoder) from ../shared/training-data; --help shows its options.
+
+    \b
+    Example (the shipped model, in the background, with progress in its log):
+      nohup python -m index train-reader --budget-minutes 78 &
+    """
+    from .reader.train import main as train_main
+
+    sys.exit(train_main(list(args)))
+
+
 @main.command("fit")
 @click.argument("question_sets", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--folds", type=click.IntRange(2, 20), default=5, show_default=True, help="Folds, by article.")
@@ -311,6 +328,7 @@ def fit_command(state: State, question_sets: tuple[str, ...], folds: int, l2: fl
         write=write,
         say=click.echo,
         encoder=state.engine.encoder,
+        reader=state.engine.reader if state.config.search.read else None,
     )
 
 

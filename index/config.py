@@ -55,6 +55,7 @@ class SearchConfig:
     candidates: int = 30  # hits taken from each retriever before fusion
     chunks: int = 6  # best fused chunks whose sentences are scored
     rerank: int = 3  # best sentences read again against the question before the first is chosen; 0: off
+    read: int = 5  # best sentences the trained reader reads (index/reader); 0: off (the re-read runs instead)
     # Under this chance that some sentence answers, the engine says the articles don't say.
     # None: the threshold fitted with the weights (index/weights.json).
     abstain_below: float | None = None
@@ -226,6 +227,7 @@ def _check_values(config: Config, file: str) -> None:
         ),
         ("search.chunks", config.search.chunks >= 1, "at least 1"),
         ("search.rerank", 0 <= config.search.rerank <= 20, "between 0 and 20"),
+        ("search.read", 0 <= config.search.read <= 30, "between 0 and 30"),
         ("search.max_question_chars", config.search.max_question_chars >= 1, "at least 1"),
         ("search.exact_search_max", config.search.exact_search_max >= 1, "at least 1"),
         ("bot.cooldown_questions", config.bot.cooldown_questions >= 1, "at least 1"),

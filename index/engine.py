@@ -22,6 +22,7 @@ from .config import Config, default_cache_dir
 from .embed import Encoder, Notice, OnnxEncoder, ensure_export, load_encoder
 from .errors import ArticleError, BusyError, IndexMismatchError, IndexMissingError, NotFoundError, QuestionError
 from .models import Answer, Article, ArticleInfo, BuildReport
+from .reader import Reader
 from .store import BUILD_HINT, Expectation, Snapshot, current_build, load_snapshot, write_lock
 from .text.articles import SUFFIXES, check_id, id_for_name, parse_article, read_article_with_bytes
 from .text.fetch import fetch_url
@@ -61,6 +62,7 @@ class Engine:
         self._load_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._weights = Weights.load()
+        self._reader: Reader | None = None
         self._stale_checked: str | None = None  # the build whose staleness was last said
 
     # --- heavy things, loaded once ------------------------------------------------------------
@@ -136,7 +138,17 @@ class Engine:
 
     def pipeline(self, snap: Snapshot | None = None) -> Pipeline:
         """The answer pipeline over ``snap`` (the published index by default)."""
-        return Pipeline(snap or self.snapshot(), self.encoder, self._weights, self.config.search)
+        reader = self.reader if self.config.search.read and self._weights.reader is not None else None
+        return Pipeline(snap or self.snapshot(), self.encoder, self._weights, self.config.search, reader)
+
+    @property
+    def reader(self) -> Reader:
+        """The shipped reader (index/reader/model), loaded on first need, one thread."""
+        if self._reader is None:
+            with self._encoder_lock:
+                if self._reader is None:
+                    self._reader = Reader.load(threads=1)
+        return self._reader
 
     def _check_question(self, question: str) -> str:
         text = " ".join(str(question).split())

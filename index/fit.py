@@ -16,6 +16,7 @@ stores the weights with the held-out report.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -24,8 +25,11 @@ from pathlib import Path
 import numpy as np
 
 from .answer.features import FEATURES, QUESTION_FEATURES, features, question_features
-from .answer.model import RERANK_FEATURES, WEIGHTS_FILE, Weights, rank, rerank, worth_rereading
-from .answer.query import Query, prepare
+from .answer.model import RERANK_FEATURES, WEIGHTS_FILE, ReaderWeights, Weights, rank, rerank, worth_rereading
+from .answer.normalize import normalize
+from .answer.pipeline import NO_READER_LOGIT
+from .answer.query import Query, Scored, prepare
+from .answer.read import READ_FEATURES, SentenceReader, candidates, read_features, reorder
 from .answer.reread import residuals
 from .answer.retrieve import retrieve_chunks
 from .config import Config
@@ -49,17 +53,26 @@ class Sample:
     snap: Snapshot
     query: Query
     sids: np.ndarray
+    reader: np.ndarray | None = None  # (n,) the reader's logit of each candidate; None: no reader
 
 
-def collect(config: Config, paths: Sequence[Path], say: Say, encoder: Encoder | None = None) -> list[Sample]:
-    """Every question of every set through the pipeline's stages up to the features, labelled."""
+def collect(
+    config: Config,
+    paths: Sequence[Path],
+    say: Say,
+    encoder: Encoder | None = None,
+    reader: SentenceReader | None = None,
+) -> list[Sample]:
+    """Every question of every set through the pipeline's stages up to the features, labelled; with
+    a reader, its logit of every candidate (which few it reads depends on the fold's models)."""
     samples: list[Sample] = []
     for path in paths:
         qset = load_question_set(path, None, config.index_dir.parent / "eval")
         engine = eval_engine(config, qset, encoder)
         encoder = engine.encoder
         snap = engine.snapshot()
-        texts = [" ".join(q.question.split()) for q in qset.questions]
+        english = engine.encoder.known_words()
+        texts = [normalize(" ".join(q.question.split()), snap, english) for q in qset.questions]
         vectors = engine.encoder.encode(texts, batch_size=64)
         pending: list[tuple[int, list[tuple[str, str]]]] = []
         for q, text, vec in zip(qset.questions, texts, vectors, strict=True):
@@ -71,6 +84,7 @@ def collect(config: Config, paths: Sequence[Path], say: Say, encoder: Encoder | 
             )
             pending.append((len(samples), [residuals(text, snap.sentence_text(int(i))) for i in sids]))
             residual = np.zeros((len(sids), 1), dtype=np.float32)
+            logits = reader.logits(text, candidates(snap, [int(i) for i in sids])) if reader else None
             samples.append(
                 Sample(
                     qset.name,
@@ -84,6 +98,7 @@ def collect(config: Config, paths: Sequence[Path], say: Say, encoder: Encoder | 
                     snap,
                     query,
                     sids,
+                    logits,
                 )
             )
         # Every residual of every candidate, embedded once.
@@ -144,38 +159,94 @@ class Model:
     tau: float
     rerank_coef: np.ndarray
     rerank_bias: float
+    reader: ReaderWeights | None = None
+    read: int = 0  # how many best candidates the reader reads; 0: the model without the reader
 
     @property
     def weights(self) -> Weights:
-        return weights(
-            self.coef,
-            self.bias,
-            abstain_coef=self.abstain_coef,
-            abstain_bias=self.abstain_bias,
-            abstain_below=self.tau,
-            rerank_coef=self.rerank_coef,
-            rerank_bias=self.rerank_bias,
+        return Weights(
+            tuple(map(float, self.coef)),
+            float(self.bias),
+            tuple(map(float, self.abstain_coef)),
+            float(self.abstain_bias),
+            float(self.tau),
+            tuple(map(float, self.rerank_coef)),
+            float(self.rerank_bias),
+            self.reader,
         )
 
+    @property
+    def threshold(self) -> float:
+        """The abstention threshold of the model in use (with the reader or without)."""
+        return self.reader.abstain_below if self.read and self.reader is not None else self.tau
+
     def order(self, s: Sample, depth: int) -> np.ndarray:
-        """Candidate positions best first, as the engine ranks them (answer.rank, then the re-read of
-        the best ``depth`` where answer.worth_rereading says so), with the engine's own functions."""
+        """Candidate positions best first, as the engine ranks them, with the engine's own functions:
+        answer.rank, then the reader's order of the best few (when it reads), else the re-read of the
+        best ``depth`` where answer.worth_rereading says so."""
         w = self.weights
-        scored = rank(s.sids, s.x, w)
+        scored, _ = self._read(s)
         position = {int(sid): i for i, sid in enumerate(s.sids)}
-        if depth and worth_rereading(scored):
+        if not self.read and depth and worth_rereading(scored):
             residual = np.array([s.residual[position[x.sentence], 0] for x in scored[:depth]], dtype=np.float32)
             scored = rerank(scored, residual, w)
         return np.array([position[x.sentence] for x in scored], dtype=np.int64)
 
     def answerable(self, s: Sample) -> float:
         w = self.weights
-        return w.answerable(question_x(s, w))
+        scored, top = self._read(s)
+        if self.read and w.reader is not None:
+            return w.reader.answerable(question_features(s.snap, s.query, scored), top)
+        return w.answerable(question_features(s.snap, s.query, scored))
+
+    def _read(self, s: Sample) -> tuple[list[Scored], float]:
+        """The ranking after the reader stage, and the best logit it read."""
+        scored = rank(s.sids, s.x, self.weights)
+        if not self.read or self.reader is None or s.reader is None:
+            return scored, NO_READER_LOGIT
+        logits = _logits_of(s, scored[: self.read])
+        top = float(logits.max()) if len(logits) else NO_READER_LOGIT
+        return reorder(scored, logits, self.reader.order_coef, self.reader.order_bias), top
 
 
 def question_x(s: Sample, w: Weights) -> np.ndarray:
     """The abstention model's features of a question, from the sentence model's ranking."""
     return question_features(s.snap, s.query, rank(s.sids, s.x, w))
+
+
+def _logits_of(s: Sample, head: list[Scored]) -> np.ndarray:
+    assert s.reader is not None
+    position = {int(sid): i for i, sid in enumerate(s.sids)}
+    return np.array([s.reader[position[x.sentence]] for x in head], dtype=np.float32)
+
+
+def fit_reader(samples: list[Sample], model: Model, l2: float, read: int) -> Model:
+    """With the reader: which of the best ``read`` answers (the sentence model's logit and the
+    reader's), then whether any does (the question features after that order, and the best logit)."""
+    stage1 = model.weights
+    rows, ys = [], []
+    for s in samples:
+        if s.answerable and len(s.x) and s.reader is not None:
+            scored = rank(s.sids, s.x, stage1)[:read]
+            position = {int(sid): i for i, sid in enumerate(s.sids)}
+            rows.append(read_features(scored, _logits_of(s, scored)))
+            ys.append(np.array([s.y[position[x.sentence]] for x in scored], dtype=np.float32))
+    o_coef, o_bias = logistic(np.concatenate(rows), np.concatenate(ys), l2)
+    ordered = dataclasses.replace(
+        model, reader=ReaderWeights(tuple(map(float, o_coef)), float(o_bias), (), 0.0, 0.5), read=read
+    )
+    mixed = {s.set for s in samples if not s.answerable}
+    graded = [s for s in samples if s.set in mixed and s.reader is not None] or samples
+    qx, qy = [], []
+    for s in graded:
+        scored, top = ordered._read(s)
+        qx.append(np.append(question_features(s.snap, s.query, scored), top))
+        qy.append(1.0 if s.answerable else 0.0)
+    a_coef, a_bias = logistic(np.array(qx), np.array(qy), l2)
+    reader = ReaderWeights(tuple(map(float, o_coef)), float(o_bias), tuple(map(float, a_coef)), float(a_bias), 0.5)
+    judged = dataclasses.replace(ordered, reader=reader)
+    tau = choose_threshold([s for s in samples if any(not t.answerable for t in samples if t.set == s.set)], judged)
+    return dataclasses.replace(judged, reader=dataclasses.replace(reader, abstain_below=tau))
 
 
 def fit(samples: list[Sample], l2: float) -> Model:
@@ -231,7 +302,7 @@ def metrics(samples: list[Sample], model: Model, depth: int, abstain: bool = Tru
     right = abst = unans = 0
     kinds: dict[str, int] = {}
     for s in samples:
-        refuse = abstain and model.answerable(s) < model.tau
+        refuse = abstain and model.answerable(s) < model.threshold
         if s.answerable:
             n += 1
             order = model.order(s, depth)
@@ -274,22 +345,101 @@ def run(
     write: bool = False,
     say: Say = print,
     encoder: Encoder | None = None,
+    reader: SentenceReader | None = None,
 ) -> dict[str, dict[str, float]]:
     """Fit with ``folds``-fold cross-validation by article, print the held-out figures and weights,
     and with ``write`` refit on everything and store the weights (with the held-out report).
 
+    With a reader, everything is fitted and judged twice: without it (the re-read of close calls
+    orders the best few) and with it reading the best ``search.read``.
+
     Returns:
-        The held-out figures per set.
+        The held-out figures per set (with the reader, when there is one).
     """
-    depth = config.search.rerank
-    samples = collect(config, sets, say, encoder)
+    depth, read = config.search.rerank, config.search.read if reader is not None else 0
+    samples = collect(config, sets, say, encoder, reader)
     fold_ids = folds_of(samples, folds)
+    modes: list[tuple[str, Callable[[list[Sample]], Model]]] = [("without the reader", lambda train: fit(train, l2))]
+    if read:
+        modes.append((f"with the reader (best {read})", lambda train: fit_reader(train, fit(train, l2), l2, read)))
+    report: dict[str, dict[str, float]] = {}
+    for label, fitter in modes:
+        say(f"--- {label} ---")
+        report = _held_out(samples, fold_ids, folds, fitter, depth, say)
+    model = modes[-1][1](samples)
+    say(
+        "weights: "
+        + ", ".join(f"{n}={c:+.2f}" for n, c in zip(FEATURES, model.coef, strict=True))
+        + f" bias={model.bias:+.2f}"
+    )
+    say(
+        "re-read: "
+        + ", ".join(f"{n}={c:+.2f}" for n, c in zip(RERANK_FEATURES, model.rerank_coef, strict=True))
+        + f" bias={model.rerank_bias:+.2f}"
+    )
+    say(
+        "abstention: "
+        + ", ".join(f"{n}={c:+.2f}" for n, c in zip(QUESTION_FEATURES, model.abstain_coef, strict=True))
+        + f" bias={model.abstain_bias:+.2f} threshold={model.tau:.2f}"
+    )
+    if model.reader is not None:
+        r = model.reader
+        say(
+            "reader order: "
+            + ", ".join(f"{n}={c:+.2f}" for n, c in zip(READ_FEATURES, r.order_coef, strict=True))
+            + f" bias={r.order_bias:+.2f}; abstention: "
+            + ", ".join(
+                f"{n}={c:+.2f}" for n, c in zip((*QUESTION_FEATURES, "reader_top"), r.abstain_coef, strict=True)
+            )
+            + f" bias={r.abstain_bias:+.2f} threshold={r.abstain_below:.2f}"
+        )
+    if write:
+        out: dict[str, object] = {
+            "features": list(FEATURES),
+            "coef": [round(float(c), 4) for c in model.coef],
+            "bias": round(model.bias, 4),
+            "question_features": list(QUESTION_FEATURES),
+            "abstain_coef": [round(float(c), 4) for c in model.abstain_coef],
+            "abstain_bias": round(model.abstain_bias, 4),
+            "abstain_below": round(model.tau, 2),
+            "rerank_features": list(RERANK_FEATURES),
+            "rerank_coef": [round(float(c), 4) for c in model.rerank_coef],
+            "rerank_bias": round(model.rerank_bias, 4),
+        }
+        if model.reader is not None:
+            out["reader"] = {
+                "features": list(READ_FEATURES),
+                "order_coef": [round(c, 4) for c in model.reader.order_coef],
+                "order_bias": round(model.reader.order_bias, 4),
+                "abstain_features": [*QUESTION_FEATURES, "reader_top"],
+                "abstain_coef": [round(c, 4) for c in model.reader.abstain_coef],
+                "abstain_bias": round(model.reader.abstain_bias, 4),
+                "abstain_below": round(model.reader.abstain_below, 2),
+                "read": read,
+            }
+        out["fitted_on"] = [_shown_path(p) for p in sets]
+        out["held_out"] = report
+        out["command"] = "python -m index fit --write " + " ".join(_shown_path(p) for p in sets)
+        WEIGHTS_FILE.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
+        say(f"wrote {WEIGHTS_FILE}")
+    return report
+
+
+def _held_out(
+    samples: list[Sample],
+    fold_ids: list[int],
+    folds: int,
+    fitter: Callable[[list[Sample]], Model],
+    depth: int,
+    say: Say,
+) -> dict[str, dict[str, float]]:
+    """Each fold judged by a model fitted without its articles; prints and returns the figures per set."""
     names = sorted({s.set for s in samples})
     held: dict[str, list[dict[str, float]]] = {n: [] for n in names}
     for f in range(folds):
         train = [s for s, i in zip(samples, fold_ids, strict=True) if i != f]
         test = [s for s, i in zip(samples, fold_ids, strict=True) if i == f]
-        model = fit(train, l2)
+        model = fitter(train)
         for name in names:
             part = [s for s in test if s.set == name]
             if part:
@@ -298,7 +448,7 @@ def run(
                 m["rank_hit@1"], m["rank_hit@3"] = ranking["hit@1"], ranking["hit@3"]
                 plain = metrics(part, model, 0)
                 m["no_reread_hit@1"], m["no_reread_hit@3"] = plain["hit@1"], plain["hit@3"]
-                m["threshold"] = model.tau
+                m["threshold"] = model.threshold
                 held[name].append(m)
     report: dict[str, dict[str, float]] = {}
     for name in names:
@@ -334,40 +484,6 @@ def run(
                 f"{'':<10} refused: "
                 + ", ".join(f"{agg[f'refused[{k}]']:.0f} of {agg[f'of[{k}]']:.0f} {k}" for k in kinds)
             )
-    model = fit(samples, l2)
-    say(
-        "weights: "
-        + ", ".join(f"{n}={c:+.2f}" for n, c in zip(FEATURES, model.coef, strict=True))
-        + f" bias={model.bias:+.2f}"
-    )
-    say(
-        "re-read: "
-        + ", ".join(f"{n}={c:+.2f}" for n, c in zip(RERANK_FEATURES, model.rerank_coef, strict=True))
-        + f" bias={model.rerank_bias:+.2f}"
-    )
-    say(
-        "abstention: "
-        + ", ".join(f"{n}={c:+.2f}" for n, c in zip(QUESTION_FEATURES, model.abstain_coef, strict=True))
-        + f" bias={model.abstain_bias:+.2f} threshold={model.tau:.2f}"
-    )
-    if write:
-        out = {
-            "features": list(FEATURES),
-            "coef": [round(float(c), 4) for c in model.coef],
-            "bias": round(model.bias, 4),
-            "question_features": list(QUESTION_FEATURES),
-            "abstain_coef": [round(float(c), 4) for c in model.abstain_coef],
-            "abstain_bias": round(model.abstain_bias, 4),
-            "abstain_below": round(model.tau, 2),
-            "rerank_features": list(RERANK_FEATURES),
-            "rerank_coef": [round(float(c), 4) for c in model.rerank_coef],
-            "rerank_bias": round(model.rerank_bias, 4),
-            "fitted_on": [_shown_path(p) for p in sets],
-            "held_out": report,
-            "command": "python -m index fit --write " + " ".join(_shown_path(p) for p in sets),
-        }
-        WEIGHTS_FILE.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
-        say(f"wrote {WEIGHTS_FILE}")
     return report
 
 

@@ -14,10 +14,31 @@ import numpy as np
 
 from .features import FEATURES, QUESTION_FEATURES
 from .query import Scored
+from .read import READ_FEATURES
 
 # The re-read of the best few (``search.rerank``): what is left of the question once the words the
 # sentence shares with it are taken out, against what is left of the sentence.
 RERANK_FEATURES = (*FEATURES, "residual")
+
+
+@dataclass(frozen=True)
+class ReaderWeights:
+    """The models fitted with the trained reader on (``search.read`` > 0):
+
+    - the order of the best few: ``sigmoid(order_bias + order_coef . READ_FEATURES)``;
+    - whether any answers: ``sigmoid(abstain_bias + abstain_coef . (QUESTION_FEATURES, reader_top))``,
+      compared with ``abstain_below``; ``reader_top`` is the best reader logit of the few.
+    """
+
+    order_coef: tuple[float, ...]
+    order_bias: float
+    abstain_coef: tuple[float, ...]
+    abstain_bias: float
+    abstain_below: float
+
+    def answerable(self, question_features: np.ndarray, reader_top: float) -> float:
+        x = np.append(np.asarray(question_features, dtype=np.float32), np.float32(reader_top))
+        return float(_logistic(x, self.abstain_coef, self.abstain_bias))
 
 
 @dataclass(frozen=True)
@@ -39,6 +60,7 @@ class Weights:
     abstain_below: float
     rerank_coef: tuple[float, ...]
     rerank_bias: float
+    reader: ReaderWeights | None = None  # None: fitted without the reader (it is then not used)
 
     @classmethod
     def load(cls, path: Path | None = None) -> Weights:
@@ -58,6 +80,7 @@ class Weights:
             abstain_below=float(data["abstain_below"]),
             rerank_coef=tuple(float(c) for c in data["rerank_coef"]),
             rerank_bias=float(data["rerank_bias"]),
+            reader=_reader_weights(data.get("reader"), file),
         )
 
     def answerable(self, question_features: np.ndarray) -> float:
@@ -66,6 +89,20 @@ class Weights:
 
 
 WEIGHTS_FILE = Path(__file__).with_name("weights.json")
+
+
+def _reader_weights(data: object, file: Path) -> ReaderWeights | None:
+    if data is None:
+        return None
+    if not isinstance(data, dict) or tuple(data.get("features", ())) != READ_FEATURES:
+        raise ValueError(f"{file} has reader weights for other features; refit with python -m index fit --write")
+    return ReaderWeights(
+        order_coef=tuple(float(c) for c in data["order_coef"]),
+        order_bias=float(data["order_bias"]),
+        abstain_coef=tuple(float(c) for c in data["abstain_coef"]),
+        abstain_bias=float(data["abstain_bias"]),
+        abstain_below=float(data["abstain_below"]),
+    )
 
 
 def _logistic(x: np.ndarray, coef: tuple[float, ...], bias: float) -> np.ndarray:

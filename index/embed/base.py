@@ -36,6 +36,11 @@ class Encoder(Protocol):
         """Returns: float32 array of shape (len(texts), dim), rows L2-normalized, in input order."""
         ...
 
+    def known_words(self) -> frozenset[str]:
+        """The whole words of the model's tokenizer vocabulary (lower case): common English words,
+        which a question is never respelt away from."""
+        ...
+
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         """Word pieces of each text, including the model's special tokens."""
         ...

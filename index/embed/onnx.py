@@ -120,6 +120,7 @@ class OnnxEncoder:
         pad_id = self._tokenizer.token_to_id("[PAD]")
         self._pad_id = int(pad_id) if pad_id is not None else 0
         self._inputs = [i.name for i in self._session.get_inputs()]
+        self._known: frozenset[str] | None = None
         log.debug("loaded ONNX export %s (%s, %d threads)", export_dir, self.quantize or "fp32", threads)
 
     @property
@@ -172,6 +173,12 @@ class OnnxEncoder:
             if progress:
                 progress(len(batch))
         return out
+
+    def known_words(self) -> frozenset[str]:
+        """Whole words (no "##" pieces, letters only) of the tokenizer's vocabulary, lower case."""
+        if self._known is None:
+            self._known = frozenset(w.lower() for w in self._tokenizer.get_vocab() if w.isalpha())
+        return self._known
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         """Word pieces of each text including [CLS] and [SEP], not truncated.

@@ -57,6 +57,9 @@ class SentenceTransformerEncoder:
                 progress(len(part))
         return out
 
+    def known_words(self) -> frozenset[str]:
+        return frozenset(w.lower() for w in self._model.tokenizer.get_vocab() if w.isalpha())
+
     def token_counts(self, texts: Sequence[str]) -> list[int]:
         tokenizer = self._model.tokenizer
         return [len(ids) for ids in tokenizer(list(texts), add_special_tokens=True)["input_ids"]]

@@ -56,6 +56,7 @@ class BuildData:
     chunk_vectors: np.ndarray  # (n_chunks, dim) float32, unit rows
     sentence_lexical: LexicalIndex
     chunk_lexical: LexicalIndex
+    words: dict[str, int]  # lowercased word -> occurrences in the sentences (the spelling vocabulary)
 
 
 @dataclass(frozen=True)
@@ -227,6 +228,8 @@ def _write_files(folder: Path, data: BuildData, exact_max: int) -> tuple[list[Pa
     files.append(folder / "articles.json")
     (folder / "texts.bin").write_bytes(data.texts)
     files.append(folder / "texts.bin")
+    (folder / "words.json").write_text(json.dumps(data.words, ensure_ascii=False), encoding="utf-8")
+    files.append(folder / "words.json")
     save_npy("sentences.npy", data.sentences.astype(np.int32))
     save_npy("sentence_hashes.npy", data.sentence_hashes.astype(np.uint64))
     save_npy("chunks.npy", data.chunks.astype(np.int32))

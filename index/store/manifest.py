@@ -10,7 +10,8 @@ from typing import Any
 from ..errors import IndexMismatchError
 
 # 2: sentences.npy gained each piece's sentence number, and sentence_hashes.npy was added.
-FORMAT_VERSION = 2
+# 3: words.json, the sentences' words and their counts (what misspelt question words are matched to).
+FORMAT_VERSION = 3
 BUILD_HINT = "run `python -m index build`"
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -50,6 +51,8 @@ class Snapshot:
         )
         self.chunk_lexical = LexicalIndex.load(folder, "chunk_")
         self.sentence_lexical = LexicalIndex.load(folder, "sentence_")
+        self._words: dict[str, int] | None = None
+        self._words_lock = threading.Lock()
 
     @property
     def dim(self) -> int:
@@ -105,6 +108,15 @@ class Snapshot:
         while hi < rows.stop and self.sentences[hi, 3] == number:
             hi += 1
         return range(lo, hi)
+
+    def words(self) -> dict[str, int]:
+        """Every lowercased word of the sentences and how often it occurs; read on first need (only a
+        question with a word the index does not know needs it)."""
+        if self._words is None:
+            with self._words_lock:
+                if self._words is None:
+                    self._words = json.loads((self.folder / "words.json").read_text(encoding="utf-8"))
+        return self._words
 
     # --- chunks and vectors ---------------------------------------------------------------------
 

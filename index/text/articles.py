@@ -413,11 +413,22 @@ def _from_html(text: str, name: str) -> tuple[str, str, str, str]:
     meta = document if isinstance(document, dict) else document.as_dict()
     # trafilatura puts each block (heading, paragraph) on one line: make them paragraphs, so a
     # headline never runs into the first sentence.
-    body = "\n\n".join(line.strip() for line in (meta.get("text") or "").splitlines() if line.strip())
+    lines = [line.strip() for line in (meta.get("text") or "").splitlines() if line.strip()]
     date = str(meta.get("date") or "")[:10]
     date = date if _ISO_DATE.fullmatch(date) else ""
     title = " ".join((meta.get("title") or "").split())
-    return title, date, str(meta.get("url") or ""), body
+    # The page's headline is the title; repeated as the body's first block it is no sentence of the
+    # story (and would be quoted for every question the headline matches).
+    if lines and title and _same_heading(lines[0], title):
+        lines = lines[1:]
+    return title, date, str(meta.get("url") or ""), "\n\n".join(lines)
+
+
+def _same_heading(line: str, title: str) -> bool:
+    def key(text: str) -> str:
+        return " ".join(re.findall(r"\w+", text.casefold()))
+
+    return key(line) == key(title)
 
 
 def _title_from(body: str) -> str:

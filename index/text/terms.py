@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 
 import Stemmer
@@ -43,6 +44,15 @@ def terms(text: str) -> list[str]:
 def stem_word(word: str) -> str:
     """The Snowball stem of one lowercased word, as :func:`terms` stems."""
     return str(_STEMMER.stemWord(word))
+
+
+def word_counts(texts: Iterable[str]) -> dict[str, int]:
+    """How often each lowercased word (possessives dropped) occurs: the vocabulary that a misspelt
+    question word is matched against."""
+    counts: Counter[str] = Counter()
+    for text in texts:
+        counts.update(words(text))
+    return dict(counts)
 
 
 def terms_many(texts: Iterable[str]) -> list[list[str]]:

@@ -102,6 +102,17 @@ def test_html_is_reduced_to_its_article_text() -> None:
     assert "Dam opens" in article.title
 
 
+def test_an_html_headline_repeated_in_the_body_is_not_a_sentence_of_it() -> None:
+    html = b"""<html><head><title>Dam opens after ten years</title></head>
+    <body><article><h1>Dam opens after ten years</h1>
+    <p>The Karvel dam opened on Friday after ten years of construction, officials said.</p>
+    <p>Engineer Mara Tolv led the project, which cost 2.1 billion euros.</p></article></body></html>"""
+    article = parse(html, "dam.html")
+    assert article.title == "Dam opens after ten years"
+    assert article.text.startswith("The Karvel dam opened on Friday")
+    assert "Dam opens after ten years" not in article.text
+
+
 @pytest.mark.parametrize("bad", ["", "../etc/passwd", "a/b", ".hidden", "x" * 200, "a b"])
 def test_ids_that_could_leave_the_corpus_are_refused(bad: str) -> None:
     with pytest.raises(ArticleError, match="not a valid article id"):
