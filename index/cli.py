@@ -338,6 +338,7 @@ def fit_command(state: State, question_sets: tuple[str, ...], folds: int, l2: fl
 @click.option("--json", "as_json", is_flag=True, help="Print the figures as one JSON object.")
 @click.option("--details", type=click.Path(dir_okay=False), default=None, help="Write per-question results (JSONL).")
 @click.option("--no-baselines", is_flag=True, help="Measure citebot only.")
+@click.option("--twins", is_flag=True, help="Also ask each answerable question lower-cased, without '?' and misspelt.")
 @click.pass_obj
 def eval_command(
     state: State,
@@ -346,6 +347,7 @@ def eval_command(
     as_json: bool,
     details: str | None,
     no_baselines: bool,
+    twins: bool,
 ) -> None:
     """Measure answer quality on question sets (QUESTIONS.jsonl beside articles/ or articles.jsonl)."""
     from pathlib import Path
@@ -360,6 +362,7 @@ def eval_command(
             corpus=Path(eval_corpus) if eval_corpus else None,
             encoder=state.engine.encoder,
             baselines=not no_baselines,
+            twins=twins,
             log=lambda line: _say(line, err=True),
         )
         reports.append(report)
@@ -386,6 +389,10 @@ def eval_command(
         if kinds:
             recalls = ", ".join(f"{kind} questions {_fmt(v)}" for kind, v in kinds)
             _say(f"(citebot's abstention recall on {recalls})")
+        if first.get("twins_same_first") is not None:
+            click.echo(
+                f"(twin questions, lower case / no '?' / a typo: the same first quote {first['twins_same_first']:.3f})"
+            )
         tutorial = r.methods.get("tutorial-chunks", {}).get("chunk_hit@1")
         if tutorial is not None:
             click.echo(f"(tutorial-chunks: its top 1,000-character chunk contains an answer for {tutorial:.3f})")

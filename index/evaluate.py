@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import statistics
 import time
 from collections.abc import Callable, Sequence
@@ -312,6 +313,36 @@ def percentile(values: Sequence[float], p: float) -> float:
     return float(np.percentile(np.asarray(values), p))
 
 
+def twin_questions(question: str) -> list[str]:
+    """The same question as chat users also type it: in lower case, without its "?" (or with one
+    added), and with a typo (two neighbouring letters of its longest word swapped)."""
+    text = " ".join(question.split())
+    bare = text.rstrip("?!. ")
+    twins = [text.lower(), bare if bare != text else f"{text}?"]
+    words = [w for w in re.findall(r"[^\W\d_]+", text) if len(w) >= 5]
+    if words:
+        longest = max(words, key=len)
+        mid = len(longest) // 2
+        typo = longest[: mid - 1] + longest[mid] + longest[mid - 1] + longest[mid + 1 :]
+        twins.append(text.replace(longest, typo, 1))
+    return [t for t in twins if t != text]
+
+
+def twin_agreement(engine: Engine, questions: Sequence[Question], results: Sequence[Result]) -> float:
+    """Share of the twins of answerable questions whose first quote (or refusal) is the question's own."""
+    same = total = 0
+    for q, r in zip(questions, results, strict=True):
+        if not q.answerable:
+            continue
+        first = None if r.abstained or not r.ranked else r.ranked[0]
+        for twin in twin_questions(q.question):
+            answer = engine.ask(twin)
+            got = None if answer.abstained else (answer.citations[0].article_id, answer.citations[0].text)
+            same += got == first
+            total += 1
+    return same / total if total else 0.0
+
+
 @dataclass
 class SetReport:
     name: str
@@ -327,9 +358,11 @@ def evaluate(
     corpus: Path | None = None,
     encoder: Encoder | None = None,
     baselines: bool = True,
+    twins: bool = False,
     log: Callable[[str], None] | None = None,
 ) -> SetReport:
-    """Index a question set's corpus and measure citebot (and the baselines) on it."""
+    """Index a question set's corpus and measure citebot (and the baselines) on it; with ``twins``,
+    also how often each answerable question's twins (:func:`twin_questions`) get its first quote."""
     work_dir = config.index_dir.parent / "eval"
     qset = load_question_set(path, corpus, work_dir)
     if log:
@@ -339,6 +372,8 @@ def evaluate(
         log(f"{qset.name}: asking {len(qset.questions)} questions")
     results, latencies = run_citebot(engine, qset.questions)
     methods = {"citebot": score(qset.questions, results)}
+    if twins:
+        methods["citebot"]["twins_same_first"] = twin_agreement(engine, qset.questions, results)
     per_method: dict[str, list[Result]] = {"citebot": results}
     if baselines:
         for name, rs in run_baselines(engine, qset.questions, work_dir).items():
