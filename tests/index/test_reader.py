@@ -1,0 +1,161 @@
+"""The shipped reader (index/reader/model) through its serving class, on hand-written news passages."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from index.errors import IndexMismatchError
+from index.reader import MODEL_DIR, Reader
+from index.reader.serve import META_FILE, ONNX_FILE, encode_pairs, load_tokenizer
+
+REPO = Path(__file__).resolve().parents[2]
+
+# Written for this test (fictional places and people); not from any eval or training set.
+PASSAGES = {
+    "bridge": [
+        "The new Harlow Street bridge over the River Tamsey opened to traffic on Monday after three years of work.",
+        "The crossing cost 84 million pounds, 12 million more than the council first estimated.",
+        "Council leader Maria Okafor said the delays were caused by flooding in the winter of 2023.",
+        "Cyclists will have a separate lane on the eastern side of the bridge.",
+        "The old bridge, built in 1911, will be demolished next spring.",
+    ],
+    "strike": [
+        "Bus drivers in Northam will strike for two days next week in a dispute over pay.",
+        "The union said its members had rejected an offer of a 4 percent rise by a vote of 812 to 97.",
+        "Northam Transit, which runs the city's 40 routes, said it was disappointed by the decision.",
+        "Schools have warned parents that pupils who travel by bus may arrive late.",
+    ],
+    "football": [
+        "Westbury Rovers won the county cup on Saturday, beating Elm Park 3-1 in front of 9,000 fans.",
+        "Striker Tom Reyes scored twice in the second half.",
+        "It is the club's first trophy since 1998.",
+        "Elm Park manager Dana Kowalski said her team had been tired after a long season.",
+    ],
+}
+
+# (passage, question, index of the answering sentence)
+ANSWERED = [
+    ("bridge", "How much did the Harlow Street bridge cost?", 1),
+    ("bridge", "What caused the delays to the bridge?", 2),
+    ("bridge", "when was the old bridge built", 4),
+    ("strike", "By how many votes did the union reject the pay offer?", 1),
+    ("strike", "How many routes does Northam Transit run?", 2),
+    ("football", "Who scored twice for Westbury Rovers?", 1),
+    ("football", "How many fans watched the county cup final?", 0),
+]
+
+UNANSWERED = ("bridge", "What is the name of the bridge's architect?")
+
+
+def candidates(passage: list[str]) -> list[tuple[str, str, str]]:
+    return [
+        (s, passage[i - 1] if i > 0 else "", passage[i + 1] if i + 1 < len(passage) else "")
+        for i, s in enumerate(passage)
+    ]
+
+
+@pytest.fixture(scope="module")
+def reader() -> Reader:
+    return Reader.load()
+
+
+def test_shipped_files_and_meta() -> None:
+    meta = json.loads((MODEL_DIR / META_FILE).read_text())
+    assert (MODEL_DIR / ONNX_FILE).stat().st_size <= 31_000_000  # int8, Gather included
+    assert meta["inputs"] == ["input_ids", "attention_mask", "token_type_ids"]
+    assert meta["max_length"] >= 64
+    assert "validation" in meta and "training" in meta
+    assert (MODEL_DIR / "MODEL_CARD.md").is_file()
+
+
+def test_scores_are_probabilities_one_per_candidate(reader: Reader) -> None:
+    cands = candidates(PASSAGES["bridge"])
+    scores = reader.score("How much did the bridge cost?", cands)
+    assert scores.dtype == np.float32
+    assert scores.shape == (len(cands),)
+    assert np.all((scores > 0) & (scores < 1))
+    assert reader.score("anything?", []).shape == (0,)
+
+
+def test_batch_padding_keeps_the_order_and_the_call_is_deterministic(reader: Reader) -> None:
+    # int8 activations are quantised with one scale per batch, so scores shift a little with the
+    # batch (MODEL_CARD.md); what must hold: padding is masked out well enough that scored one by one
+    # (no padding) the candidates come in the same order, and the same call gives the same bits.
+    cands = candidates(PASSAGES["strike"])
+    question = "Why are bus drivers striking?"
+    batched = reader.score(question, cands)
+    alone = np.array([reader.score(question, [c])[0] for c in cands])
+    assert np.argsort(-batched).tolist() == np.argsort(-alone).tolist()
+    assert np.array_equal(batched, reader.score(question, cands))
+
+
+@pytest.mark.parametrize(("passage", "question", "answer"), ANSWERED)
+def test_answering_sentence_beats_its_neighbours(reader: Reader, passage: str, question: str, answer: int) -> None:
+    sentences = PASSAGES[passage]
+    scores = reader.score(question, candidates(sentences))
+    neighbours = [i for i in (answer - 1, answer + 1) if 0 <= i < len(sentences)]
+    assert all(scores[answer] > scores[i] for i in neighbours), (question, scores.round(3).tolist())
+
+
+def test_most_answering_sentences_rank_first(reader: Reader) -> None:
+    firsts = [int(np.argmax(reader.score(q, candidates(PASSAGES[p])))) == answer for p, q, answer in ANSWERED]
+    assert sum(firsts) >= len(ANSWERED) - 1, firsts
+
+
+def test_unanswered_question_scores_below_an_answered_one(reader: Reader) -> None:
+    passage, question = UNANSWERED
+    cands = candidates(PASSAGES[passage])
+    unanswered = reader.score(question, cands)
+    answered = reader.score("How much did the Harlow Street bridge cost?", cands)
+    assert float(unanswered.max()) < float(answered.max()), (unanswered.round(3).tolist(), answered.round(3).tolist())
+
+
+def test_layout_keeps_the_sentence_when_the_context_is_long() -> None:
+    tokenizer = load_tokenizer(MODEL_DIR / "tokenizer.json")
+    long = "word " * 400
+    feed = encode_pairs(tokenizer, "who?", [("The mayor resigned.", long, long)], max_length=64)
+    ids = feed["input_ids"][0].tolist()
+    assert len(ids) == 64
+    sentence = tokenizer.encode("The mayor resigned.", add_special_tokens=False).ids
+    assert ids[4 : 4 + len(sentence)] == sentence  # [CLS] who ? [SEP] sentence ...
+    assert feed["token_type_ids"][0, :4].tolist() == [0, 0, 0, 0]
+    assert feed["token_type_ids"][0, 4:].min() == 1
+
+
+def test_serving_does_not_import_torch() -> None:
+    code = (
+        "import sys; import index.reader.serve as s; r = s.Reader.load(); "
+        "r.score('who?', [('Alice won.', '', '')]); "
+        "assert 'torch' not in sys.modules, 'torch imported'; "
+        "assert 'transformers' not in sys.modules, 'transformers imported'"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=REPO, check=True, timeout=120)
+
+
+def test_corrupted_model_is_refused_in_one_line(tmp_path: Path) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(MODEL_DIR, copy)
+    data = bytearray((copy / ONNX_FILE).read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    (copy / ONNX_FILE).write_bytes(bytes(data))
+    with pytest.raises(IndexMismatchError, match="damaged") as info:
+        Reader.load(copy)
+    assert "\n" not in str(info.value)
+
+
+def test_missing_model_is_refused_in_one_line(tmp_path: Path) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(MODEL_DIR, copy)
+    (copy / ONNX_FILE).unlink()
+    with pytest.raises(IndexMismatchError, match="missing") as info:
+        Reader.load(copy)
+    assert "\n" not in str(info.value)
+    with pytest.raises(IndexMismatchError):
+        Reader.load(tmp_path / "nowhere")
