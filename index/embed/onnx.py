@@ -72,7 +72,6 @@ class OnnxEncoder:
         Raises:
             IndexMismatchError: The folder is missing, incomplete, or of another export format.
         """
-        import onnxruntime as ort
         from tokenizers import Tokenizer
 
         export_dir = Path(export_dir)
@@ -97,16 +96,8 @@ class OnnxEncoder:
         self.source_fingerprint: str = meta["source"]["model_fingerprint"]
         self.quantize: str | None = meta.get("quantize")
 
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, int(threads))
-        options.inter_op_num_threads = 1  # one chain of ops: a second pool would only contend for cores
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3  # onnxruntime's warnings go to stderr, bypassing logging
         try:
-            self._session = ort.InferenceSession(
-                str(export_dir / meta["onnx_file"]), options, providers=["CPUExecutionProvider"]
-            )
+            self._session = cpu_session(export_dir / meta["onnx_file"], threads)
             # Two tokenizers, so encode and token_counts never change each other's settings. The
             # shipped tokenizer.json truncates at 128 and pads to 128: both settings are replaced.
             self._tokenizer = Tokenizer.from_file(str(export_dir / meta["tokenizer_file"]))
@@ -225,6 +216,24 @@ def _batches(order: np.ndarray, lengths: np.ndarray, batch_size: int) -> Iterato
         ):
             yield order[start:pos]
             start, first = pos, length
+
+
+def cpu_session(path: Path, threads: int) -> Any:
+    """An onnxruntime session on the CPU with ``threads`` intra-op threads (1 to answer, every core
+    to build), one chain of ops, every graph optimization, and onnxruntime's own warnings silenced.
+
+    Raises:
+        Whatever onnxruntime raises for a file it cannot load (its own exception types).
+    """
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = max(1, int(threads))
+    options.inter_op_num_threads = 1  # one chain of ops: a second pool would only contend for cores
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    options.log_severity_level = 3  # onnxruntime's warnings go to stderr, bypassing logging
+    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
 
 def export_damage(export_dir: Path, meta: dict[str, Any], *, full: bool) -> str:

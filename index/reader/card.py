@@ -69,7 +69,7 @@ Attribution (the CC BY-SA parts require it):
 
 {ATTRIBUTION}
 
-Every context was split into sentences with citebot's own splitter (`index.sentences.split_sentences`).
+Every context was split into sentences with citebot's own splitter (`index.text.sentences.split_sentences`).
 Per question, one group of up to 6 candidates: the sentence holding `answer_starts[0]` (SelQA / CLAP NQ:
 the gold sentences) as positive; its previous and next sentences, other sentences of the same context
 and one sentence from another context of the same `title` as negatives; other gold sentences are left

@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from index.embed.onnx import cpu_session
 from index.errors import IndexMismatchError
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,6 @@ class Reader:
             IndexMismatchError: Missing or unreadable files, another format, or a model file whose
                 sha256 differs from the one meta.json records.
         """
-        import onnxruntime as ort
 
         model_dir = Path(model_dir)
         try:
@@ -159,14 +159,8 @@ class Reader:
                     f"reader model file {onnx_path} is damaged: sha256 {digest[:12]}… does not match "
                     f"{str(meta.get('onnx_sha256'))[:12]}… in {META_FILE}"
                 )
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = max(1, int(threads))
-        options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        options.log_severity_level = 3
         try:
-            self._session = ort.InferenceSession(str(onnx_path), options, providers=["CPUExecutionProvider"])
+            self._session = cpu_session(onnx_path, threads)
             self._tokenizer = load_tokenizer(model_dir / meta.get("tokenizer_file", TOKENIZER_FILE))
         except Exception as exc:  # onnxruntime and tokenizers raise their own exception types
             raise IndexMismatchError(f"reader model at {model_dir} cannot be loaded ({exc})") from exc
