@@ -57,7 +57,7 @@ class SearchConfig:
     rerank: int = 3  # best sentences read again against the question before the first is chosen; 0: off
     read: int = 5  # best sentences the trained reader reads (index/reader); 0: off (the re-read runs instead)
     # Under this chance that some sentence answers, the engine says the articles don't say.
-    # None: the threshold fitted with the weights (index/weights.json).
+    # None: the threshold fitted with the weights (index/answer/weights.json).
     abstain_below: float | None = None
     max_question_chars: int = 1000
     exact_search_max: int = 200_000  # above this many vectors an approximate FAISS index is used

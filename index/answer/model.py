@@ -1,7 +1,7 @@
 """Stage 3, the fitted models: which sentence answers, whether any does, and the re-read order.
 
 The weights are fitted by ``python -m index fit`` (cross-validated by article) and stored in
-``index/weights.json``.
+``index/answer/weights.json``.
 """
 
 from __future__ import annotations
@@ -44,7 +44,7 @@ class ReaderWeights:
 @dataclass(frozen=True)
 class Weights:
     """Three fitted logistic models (``python -m index fit``, cross-validated by article; stored in
-    ``index/weights.json``):
+    ``index/answer/weights.json``):
 
     - which sentence answers: ``score = sigmoid(bias + coef . FEATURES)``, read as the chance that
       the sentence answers the question;
