@@ -82,7 +82,9 @@ class State:
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            self._engine = Engine(self.config)
+            # A slow first step (the one-time model export) and a stale index are said on stderr,
+            # without -v: a user should not wait 20 s, or get answers from an old index, unawares.
+            self._engine = Engine(self.config, notice=lambda message: click.echo(for_terminal(message), err=True))
         return self._engine
 
 

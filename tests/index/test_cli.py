@@ -236,3 +236,13 @@ def test_article_text_cannot_drive_the_terminal(project: Path) -> None:
     first = json.loads(as_json.stdout)["citations"][0]
     assert first["title"] == "Pier closed \x1b[2J\x1b]0;pwned\x07 \u202eexe.txt tab" and "\x1b" in first["text"]
     assert "\x1b" not in as_json.stdout and "\\u001b" in as_json.stdout
+
+
+def test_ask_says_on_stderr_that_articles_changed_since_the_build(project: Path) -> None:
+    assert run("build").exit_code == 0
+    seed = project / "corpus" / SEED.name
+    seed.write_text(seed.read_text(encoding="utf-8") + "\nOne more paragraph came in later.\n", encoding="utf-8")
+    result = run("ask", "who led the protest?")
+    assert result.exit_code == 0 and "Bushra Bibi" in result.stdout  # still answered, from the old index
+    assert "1 article changed" in result.stderr and "python -m index build" in result.stderr
+    assert "changed" not in result.stdout
