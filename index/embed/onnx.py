@@ -261,6 +261,7 @@ def export_damage(export_dir: Path, meta: dict[str, Any], *, full: bool) -> str:
 
 
 def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
     digest = hashlib.sha256()
     with path.open("rb") as f:
         for block in iter(lambda: f.read(1 << 20), b""):

@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from index.embed.onnx import file_sha256
 from index.reader import data as rdata
 from index.reader.serve import (
     INPUT_NAMES,
@@ -30,7 +31,6 @@ from index.reader.serve import (
     TOKENIZER_FILE,
     encode_pairs,
     load_tokenizer,
-    sha256_file,
 )
 
 log = logging.getLogger("index.reader.export")
@@ -262,10 +262,10 @@ def export_and_ship(
     meta: dict[str, Any] = {
         "format": READER_FORMAT,
         "onnx_file": ONNX_FILE,
-        "onnx_sha256": sha256_file(chosen_path),
+        "onnx_sha256": file_sha256(chosen_path),
         "onnx_bytes": chosen_path.stat().st_size,
         "tokenizer_file": TOKENIZER_FILE,
-        "tokenizer_sha256": sha256_file(tokenizer_path),
+        "tokenizer_sha256": file_sha256(tokenizer_path),
         "inputs": list(INPUT_NAMES),
         "output": OUTPUT_NAME,
         "output_meaning": "logit of P(sentence answers question); serve.Reader.score applies the sigmoid",

@@ -8,7 +8,6 @@ same word pieces by construction, not by two implementations kept in step.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from collections.abc import Sequence
@@ -17,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from index.embed.onnx import cpu_session
+from index.embed.onnx import cpu_session, file_sha256
 from index.errors import IndexMismatchError
 
 log = logging.getLogger(__name__)
@@ -105,15 +104,6 @@ def load_tokenizer(path: Path) -> Any:
     return tokenizer
 
 
-def sha256_file(path: Path) -> str:
-    """Hex sha256 of a file, read in 1 MB blocks."""
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def sigmoid(x: np.ndarray) -> np.ndarray:
     """Logistic function, float32, without overflow warnings for large negative logits."""
     x = np.asarray(x, dtype=np.float32)
@@ -153,7 +143,7 @@ class Reader:
         if not onnx_path.is_file():
             raise IndexMismatchError(f"reader model file {onnx_path} is missing; reinstall citebot or train the reader")
         if verify:
-            digest = sha256_file(onnx_path)
+            digest = file_sha256(onnx_path)
             if digest != meta.get("onnx_sha256"):
                 raise IndexMismatchError(
                     f"reader model file {onnx_path} is damaged: sha256 {digest[:12]}… does not match "
