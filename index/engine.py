@@ -233,8 +233,8 @@ class Engine:
             raise ArticleError(f"{given} does not exist or is not a file")
         if path.suffix.lower() not in SUFFIXES:
             raise ArticleError(f"{given.name}: unsupported file type '{path.suffix}' (use .txt, .md or .html)")
-        article, data = read_article_with_bytes(
-            path, max_bytes=self.config.articles.max_bytes, article_id=id_for_name(given.name)
+        article, data = read_article_with_bytes(  # reads the target; the source is named as given
+            given, max_bytes=self.config.articles.max_bytes, article_id=id_for_name(given.name)
         )
         return self._add_article(article, data, given.name, progress)
 
