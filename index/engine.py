@@ -31,10 +31,10 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-def default_encoder(config: Config, *, threads: int = 1, notice: Notice | None = None) -> Encoder:
-    """The ONNX export of the configured model: one thread to answer (a second core stays free for
-    the bot, a build or another process)."""
-    return load_encoder(config.model.name, config.model.precision, models_dir(config), threads=threads, notice=notice)
+def default_encoder(config: Config, *, notice: Notice | None = None) -> Encoder:
+    """The ONNX export of the configured model on one thread, to answer (a second core stays free
+    for the bot, a build or another process; a build runs its own encoder on every core)."""
+    return load_encoder(config.model.name, config.model.precision, models_dir(config), threads=1, notice=notice)
 
 
 def models_dir(config: Config) -> Path:

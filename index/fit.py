@@ -137,6 +137,7 @@ def weights(
     abstain_below: float = 0.5,
     rerank_coef: Iterable[float] = (),
     rerank_bias: float = 0.0,
+    reader: ReaderWeights | None = None,
 ) -> Weights:
     """Fitted coefficients as the engine's Weights (models not fitted yet left empty)."""
     return Weights(
@@ -147,6 +148,7 @@ def weights(
         float(abstain_below),
         tuple(map(float, rerank_coef)),
         float(rerank_bias),
+        reader,
     )
 
 
@@ -164,15 +166,15 @@ class Model:
 
     @property
     def weights(self) -> Weights:
-        return Weights(
-            tuple(map(float, self.coef)),
-            float(self.bias),
-            tuple(map(float, self.abstain_coef)),
-            float(self.abstain_bias),
-            float(self.tau),
-            tuple(map(float, self.rerank_coef)),
-            float(self.rerank_bias),
-            self.reader,
+        return weights(
+            self.coef,
+            self.bias,
+            abstain_coef=self.abstain_coef,
+            abstain_bias=self.abstain_bias,
+            abstain_below=self.tau,
+            rerank_coef=self.rerank_coef,
+            rerank_bias=self.rerank_bias,
+            reader=self.reader,
         )
 
     @property

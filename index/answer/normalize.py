@@ -78,7 +78,8 @@ ABBREVIATIONS = {
     "yrs": "years",
     "approx": "approximately",
 }
-_LONG_FORMS = {long: short for short, long in ABBREVIATIONS.items()}
+# The index terms of each long form, worked out once rather than for every question.
+_LONG_TERMS = {short: tuple(terms(long)) for short, long in ABBREVIATIONS.items()}
 _WORD = re.compile(r"[^\W\d_][^\W_]*(?:['’][^\W_]+)*")
 _END = re.compile(r"[\s?!.…]+$")
 
@@ -126,7 +127,7 @@ def expand_abbreviations(text: str, snapshot: Snapshot) -> str:
     low = " " + " ".join(w.lower() for w in _WORD.findall(text)) + " "
     extra: list[str] = []
     for short, long in ABBREVIATIONS.items():
-        if f" {short} " in low and f" {long} " not in low and all(t in vocab for t in terms(long)):
+        if f" {short} " in low and f" {long} " not in low and all(t in vocab for t in _LONG_TERMS[short]):
             extra.append(long)
         elif f" {long} " in low and f" {short} " not in low and stem_word(short) in vocab:
             extra.append(short)
