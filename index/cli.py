@@ -8,6 +8,7 @@ fetched; 8 no such article; 9 the index folder cannot be written.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import re
@@ -18,6 +19,7 @@ from typing import Any, NoReturn
 
 import click
 
+from .answer import Conversation, Filters, make_filters, split_inline
 from .config import Config, load_config
 from .engine import Engine
 from .errors import CitebotError, ExitCode
@@ -64,6 +66,10 @@ def for_terminal(text: str) -> str:
 def _say(text: str, *, err: bool = False) -> None:
     """Print one line for people (see :func:`for_terminal`)."""
     click.echo(for_terminal(text), err=err)
+
+
+def _say_err(text: str) -> None:
+    _say(text, err=True)
 
 
 class _TerminalFormatter(logging.Formatter):
@@ -195,21 +201,47 @@ def build(state: State, as_json: bool) -> None:
         sys.exit(ExitCode.BAD_INPUT)
 
 
+def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """--since, --until, --source, --article (answer.filters), for ``ask`` and ``chat``."""
+    for name, text in reversed(
+        (
+            ("since", "Only articles dated on or after this: YYYY-MM-DD, or 7d / 2w back from today."),
+            ("until", "Only articles dated on or before this (same forms)."),
+            ("source", "Only articles from this outlet: a domain (dawn.com) or the source field."),
+            ("article", "Only this article (an id from `list`)."),
+        )
+    ):
+        command = click.option(f"--{name}", default=None, metavar="VALUE" if name != "article" else "ID", help=text)(
+            command
+        )
+    return command
+
+
 @main.command()
 @click.argument("question", nargs=-1)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per question.")
 @click.option("--top-k", type=click.IntRange(1, 10), default=None, help="How many citations (default: config).")
+@_filter_options
 @click.pass_obj
-def ask(state: State, question: tuple[str, ...], as_json: bool, top_k: int | None) -> None:
-    """Answer QUESTION; without one, answer each line of standard input."""
+def ask(state: State, question: tuple[str, ...], as_json: bool, top_k: int | None, **filter_values: str | None) -> None:
+    """Answer QUESTION; without one, answer each line of standard input.
+
+    \b
+    Examples:
+      citebot ask "who led the protest?"
+      citebot ask --since 2024-11-01 --source dawn.com "who led the protest?"
+      citebot ask --json < questions.txt
+    """
+    filters = _filters(filter_values)
+    given = None if filters.is_empty() else filters
     if question:
-        answer = state.engine.ask(" ".join(question), top_k=top_k)
+        answer = state.engine.ask(" ".join(question), top_k=top_k, filters=given)
         _print_answer(answer, as_json)
         return
     failed = False
     for line in _stdin_lines():
         try:
-            answer = state.engine.ask(line, top_k=top_k)
+            answer = state.engine.ask(line, top_k=top_k, filters=given)
         except CitebotError as exc:
             if not as_json or exc.exit_code != ExitCode.BAD_INPUT:
                 raise
@@ -220,6 +252,66 @@ def ask(state: State, question: tuple[str, ...], as_json: bool, top_k: int | Non
         sys.stdout.flush()
     if failed:
         sys.exit(ExitCode.BAD_INPUT)
+
+
+@main.command()
+@click.option("--top-k", type=click.IntRange(1, 10), default=None, help="How many citations (default: config).")
+@_filter_options
+@click.pass_obj
+def chat(state: State, top_k: int | None, **filter_values: str | None) -> None:
+    """Ask questions one after another; follow-ups remember the conversation.
+
+    \b
+    "what did she say next?" quotes the sentence after the last quote, "when?" asks about what the
+    question before it asked, he/she/they stand for the one name of the last quote. Filters can be
+    given as options for the whole session or inline: since:7d source:dawn.com who led the protest?
+    End with /quit, Ctrl-D or Ctrl-C.
+    """
+    base = _filters(filter_values)
+    engine, talk = state.engine, Conversation()
+    engine.snapshot()  # no index: fail now, before the first prompt
+    _enable_history()
+    interactive = sys.stdin.isatty()
+    if interactive:
+        click.echo("Ask about the indexed articles; /quit, Ctrl-D or Ctrl-C ends.", err=True)
+    while True:
+        try:
+            line = input("> " if interactive else "").strip()
+        except (EOFError, KeyboardInterrupt):
+            if interactive:
+                click.echo("", err=True)
+            return
+        if line in ("/quit", "/exit", "/q"):
+            return
+        if not line:
+            continue
+        try:
+            inline, question = split_inline(line)
+            filters = dataclasses.replace(base, **{k: v for k, v in vars(inline).items() if v is not None})
+            answer = engine.ask(question, top_k=top_k, filters=filters, conversation=talk)
+        except CitebotError as exc:
+            if exc.exit_code != ExitCode.BAD_INPUT:
+                raise
+            _say(f"error: {exc}", err=True)
+            continue
+        _print_answer(answer, False)
+        sys.stdout.flush()
+
+
+def _filters(values: dict[str, str | None]) -> Filters:
+    return make_filters(
+        since=values.get("since"), until=values.get("until"), source=values.get("source"), article=values.get("article")
+    )
+
+
+def _enable_history() -> None:
+    """Line editing and up-arrow history for ``chat`` on a terminal (readline, where Python has it)."""
+    if not sys.stdin.isatty():
+        return
+    try:
+        import readline  # noqa: F401  (importing it gives input() editing and history)
+    except ImportError:
+        return
 
 
 def _stdin_lines() -> Iterator[str]:
@@ -234,6 +326,10 @@ def _print_answer(answer: Answer, as_json: bool) -> None:
         click.echo(json.dumps(answer.to_dict(), ensure_ascii=False))
         return
     _say(f"Q: {answer.question}")
+    if answer.read_as:
+        _say(f"   (read as: {answer.read_as})")
+    if answer.filters:
+        _say("   (within: " + ", ".join(f"{k} {v}" for k, v in answer.filters.items()) + ")")
     if answer.abstained:
         click.echo("The indexed articles don't say.")
     for n, c in enumerate(answer.citations, 1):
@@ -354,10 +450,21 @@ def eval_command(
     """Measure answer quality on question sets (QUESTIONS.jsonl beside articles/ or articles.jsonl)."""
     from pathlib import Path
 
-    from .evaluate import evaluate
+    from .evaluate import evaluate, evaluate_conversations
 
     reports = []
     for path in question_sets:
+        if Path(path).name == "conversations.jsonl":
+            figures = evaluate_conversations(state.config, Path(path), encoder=state.engine.encoder, log=_say_err)
+            if as_json:
+                click.echo(json.dumps({"conversations": figures}, indent=1))
+            else:
+                click.echo("")
+                _say(f"{Path(path).parent.name} conversations (each turn asked in its conversation, and alone):")
+                for key, value in figures.items():
+                    if not key.endswith(" n"):
+                        click.echo(f"  {key:<34}{value:.3f}  (of {figures[key + ' n']:.0f})")
+            continue
         report = evaluate(
             state.config,
             Path(path),
@@ -365,7 +472,7 @@ def eval_command(
             encoder=state.engine.encoder,
             baselines=not no_baselines,
             twins=twins,
-            log=lambda line: _say(line, err=True),
+            log=_say_err,
         )
         reports.append(report)
     if details:

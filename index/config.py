@@ -55,7 +55,7 @@ class SearchConfig:
     candidates: int = 30  # hits taken from each retriever before fusion
     chunks: int = 6  # best fused chunks whose sentences are scored
     rerank: int = 3  # best sentences read again against the question before the first is chosen; 0: off
-    read: int = 5  # best sentences the trained reader reads (index/reader); 0: off (the re-read runs instead)
+    read: int = 3  # best sentences of a close call the reader reads (index/reader); 0: off, the re-read runs
     # Under this chance that some sentence answers, the engine says the articles don't say.
     # None: the threshold fitted with the weights (index/answer/weights.json).
     abstain_below: float | None = None

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from . import corpus as corpus_folder
-from .answer import Pipeline, Ranked, Weights
+from .answer import Conversation, Filters, Pipeline, Ranked, Weights
+from .answer.context import ask_in_context
 from .builder import Progress, build_index, expectation
 from .config import Config, default_cache_dir
 from .embed import Encoder, Notice, OnnxEncoder, ensure_export, load_encoder
@@ -109,14 +110,36 @@ class Engine:
 
     # --- reading ------------------------------------------------------------------------------
 
-    def ask(self, question: str, *, top_k: int | None = None) -> Answer:
+    def ask(
+        self,
+        question: str,
+        *,
+        top_k: int | None = None,
+        filters: Filters | None = None,
+        conversation: Conversation | None = None,
+    ) -> Answer:
         """Answer one question with up to ``top_k`` cited sentences, or abstain.
 
+        Args:
+            question: As the user typed it.
+            top_k: Most quotes (default ``search.top_k``).
+            filters: Only articles these allow are searched (answer.filters).
+            conversation: The conversation the question is part of: it is read as a follow-up
+                (answer.conversation) and the turn is recorded there.
+
         Raises:
-            QuestionError: The question is empty or too long.
+            QuestionError: The question is empty or too long, or the filters leave no article.
             IndexMissingError: Nothing is built yet.
         """
-        return self.ask_many([question], top_k=top_k)[0]
+        if filters is None and conversation is None:
+            return self.ask_many([question], top_k=top_k)[0]
+        text = self._check_question(question)
+        snap = self.snapshot()
+        answer = ask_in_context(
+            self.pipeline(snap), text, top_k=self._top_k(top_k), filters=filters, conversation=conversation
+        )
+        self._say_if_stale(snap)
+        return answer
 
     def ask_many(self, questions: Sequence[str], *, top_k: int | None = None) -> list[Answer]:
         """Answer several questions with one batched encoder call; same results as :meth:`ask`."""
@@ -128,9 +151,7 @@ class Engine:
         For evaluation and fitting: the answer is exactly what ``ask`` gives, from the same work.
         """
         texts = [self._check_question(q) for q in questions]
-        k = top_k if top_k is not None else self.config.search.top_k
-        if k < 1:
-            raise QuestionError(f"top_k must be at least 1, got {k}")
+        k = self._top_k(top_k)
         snap = self.snapshot()
         ranked = self.pipeline(snap).run(texts, top_k=k)
         self._say_if_stale(snap)
@@ -149,6 +170,12 @@ class Engine:
                 if self._reader is None:
                     self._reader = Reader.load(threads=1)
         return self._reader
+
+    def _top_k(self, top_k: int | None) -> int:
+        k = top_k if top_k is not None else self.config.search.top_k
+        if k < 1:
+            raise QuestionError(f"top_k must be at least 1, got {k}")
+        return k
 
     def _check_question(self, question: str) -> str:
         text = " ".join(str(question).split())

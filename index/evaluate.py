@@ -398,3 +398,56 @@ def evaluate(
         details.append(row)
     latency = {"p50": percentile(latencies, 50), "p95": percentile(latencies, 95), "mean": statistics.fmean(latencies)}
     return SetReport(qset.name, methods, latency, details)
+
+
+# --- conversations ----------------------------------------------------------------------------
+
+
+def evaluate_conversations(
+    config: Config, path: Path, *, encoder: Encoder | None = None, log: Callable[[str], None] | None = None
+) -> dict[str, float]:
+    """Ask each conversation's turns in order in one :class:`~index.answer.Conversation`, and each
+    turn alone as well: how often the first quote answers (hit@1, an abstention a miss) on first
+    turns and on follow-ups, and how often an unanswerable turn is refused, with memory and without.
+
+    ``path`` is a ``conversations.jsonl`` (``{id, turns: [{question, article_id, answers}]}``, an
+    empty ``answers`` for a turn no article answers) beside the ``articles/`` its turns are about.
+    """
+    from .answer import Conversation
+
+    try:
+        rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        talks = [
+            [
+                Question(f"{r['id']}-{i}", t.get("article_id"), str(t["question"]), tuple(t.get("answers") or ()))
+                for i, t in enumerate(r["turns"])
+            ]
+            for r in rows
+        ]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise CitebotError(f"{path} is not a conversations file ({exc})") from exc
+    qset = QuestionSet(path.parent.name, [q for talk in talks for q in talk], path.parent / "articles")
+    engine = eval_engine(config, qset, encoder)
+    if log:
+        log(f"{qset.name}: {len(talks)} conversations, {len(qset.questions)} turns")
+    tally: dict[str, list[bool]] = {}
+
+    def count(key: str, value: bool) -> None:
+        tally.setdefault(key, []).append(value)
+
+    for talk in talks:
+        memory = Conversation()
+        for position, q in enumerate(talk):
+            kind = "first" if position == 0 else "follow-up"
+            for mode, answer in (
+                ("memory", engine.ask(q.question, conversation=memory)),
+                ("alone", engine.ask(q.question)),
+            ):
+                if q.answerable:
+                    top = answer.citations[0] if answer.citations and not answer.abstained else None
+                    count(f"{kind} hit@1 {mode}", top is not None and is_hit(q, top.article_id, top.text))
+                else:
+                    count(f"unanswerable refused {mode}", answer.abstained)
+    return {key: _mean(values) for key, values in sorted(tally.items())} | {
+        f"{key} n": float(len(values)) for key, values in sorted(tally.items())
+    }

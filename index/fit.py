@@ -25,9 +25,8 @@ from pathlib import Path
 import numpy as np
 
 from .answer.features import FEATURES, QUESTION_FEATURES, features, question_features
-from .answer.model import RERANK_FEATURES, WEIGHTS_FILE, ReaderWeights, Weights, rank, rerank, worth_rereading
+from .answer.model import RERANK_FEATURES, WEIGHTS_FILE, ReaderWeights, Weights, close_call, rank, rerank
 from .answer.normalize import normalize
-from .answer.pipeline import NO_READER_LOGIT
 from .answer.query import Query, Scored, prepare
 from .answer.read import READ_FEATURES, SentenceReader, candidates, read_features, reorder
 from .answer.reread import residuals
@@ -53,7 +52,18 @@ class Sample:
     snap: Snapshot
     query: Query
     sids: np.ndarray
-    reader: np.ndarray | None = None  # (n,) the reader's logit of each candidate; None: no reader
+    reader: SentenceReader | None = None  # None: fitted without the reader
+    read_logits: dict[int, float] = dataclasses.field(default_factory=dict)  # sentence id -> the reader's logit
+
+    def logits(self, head: Sequence[Scored]) -> np.ndarray:
+        """The reader's logits of these candidates, as the pipeline reads them (each candidate is
+        scored alone, so reading it here or in any fold's top few gives the same number); read once."""
+        assert self.reader is not None
+        missing = [x.sentence for x in head if x.sentence not in self.read_logits]
+        if missing:
+            read = self.reader.logits(self.query.text, candidates(self.snap, missing))
+            self.read_logits.update(zip(missing, map(float, read), strict=True))
+        return np.array([self.read_logits[x.sentence] for x in head], dtype=np.float32)
 
 
 def collect(
@@ -64,7 +74,7 @@ def collect(
     reader: SentenceReader | None = None,
 ) -> list[Sample]:
     """Every question of every set through the pipeline's stages up to the features, labelled; with
-    a reader, its logit of every candidate (which few it reads depends on the fold's models)."""
+    a reader, the candidates it reads are read when a fold's models first put them in their best few."""
     samples: list[Sample] = []
     for path in paths:
         qset = load_question_set(path, None, config.index_dir.parent / "eval")
@@ -84,7 +94,6 @@ def collect(
             )
             pending.append((len(samples), [residuals(text, snap.sentence_text(int(i))) for i in sids]))
             residual = np.zeros((len(sids), 1), dtype=np.float32)
-            logits = reader.logits(text, candidates(snap, [int(i) for i in sids])) if reader else None
             samples.append(
                 Sample(
                     qset.name,
@@ -98,7 +107,7 @@ def collect(
                     snap,
                     query,
                     sids,
-                    logits,
+                    reader,
                 )
             )
         # Every residual of every candidate, embedded once.
@@ -177,38 +186,33 @@ class Model:
             reader=self.reader,
         )
 
-    @property
-    def threshold(self) -> float:
-        """The abstention threshold of the model in use (with the reader or without)."""
-        return self.reader.abstain_below if self.read and self.reader is not None else self.tau
-
     def order(self, s: Sample, depth: int) -> np.ndarray:
         """Candidate positions best first, as the engine ranks them, with the engine's own functions:
-        answer.rank, then the reader's order of the best few (when it reads), else the re-read of the
-        best ``depth`` where answer.worth_rereading says so."""
+        answer.rank, then for a close call (answer.close_call) the reader's order of the best few when
+        it reads, else the re-read of the best ``depth``."""
         w = self.weights
-        scored, _ = self._read(s)
+        scored = self._read(s)
         position = {int(sid): i for i, sid in enumerate(s.sids)}
-        if not self.read and depth and worth_rereading(scored):
+        if not self.read and depth and close_call(scored):
             residual = np.array([s.residual[position[x.sentence], 0] for x in scored[:depth]], dtype=np.float32)
             scored = rerank(scored, residual, w)
         return np.array([position[x.sentence] for x in scored], dtype=np.int64)
 
-    def answerable(self, s: Sample) -> float:
-        w = self.weights
-        scored, top = self._read(s)
-        if self.read and w.reader is not None:
-            return w.reader.answerable(question_features(s.snap, s.query, scored), top)
-        return w.answerable(question_features(s.snap, s.query, scored))
+    def refuses(self, s: Sample) -> bool:
+        """Whether the engine says the articles don't say."""
+        return self.answerable(s) < self.tau
 
-    def _read(self, s: Sample) -> tuple[list[Scored], float]:
-        """The ranking after the reader stage, and the best logit it read."""
+    def answerable(self, s: Sample) -> float:
+        """The chance that some candidate answers: the sentence model's, before the reader reads."""
+        w = self.weights
+        return w.answerable(question_features(s.snap, s.query, rank(s.sids, s.x, w)))
+
+    def _read(self, s: Sample) -> list[Scored]:
+        """The ranking after the reader stage (close calls only, as the pipeline reads)."""
         scored = rank(s.sids, s.x, self.weights)
-        if not self.read or self.reader is None or s.reader is None:
-            return scored, NO_READER_LOGIT
-        logits = _logits_of(s, scored[: self.read])
-        top = float(logits.max()) if len(logits) else NO_READER_LOGIT
-        return reorder(scored, logits, self.reader.order_coef, self.reader.order_bias), top
+        if not self.read or self.reader is None or s.reader is None or not close_call(scored):
+            return scored
+        return reorder(scored, s.logits(scored[: self.read]), self.reader.order_coef, self.reader.order_bias)
 
 
 def question_x(s: Sample, w: Weights) -> np.ndarray:
@@ -216,39 +220,21 @@ def question_x(s: Sample, w: Weights) -> np.ndarray:
     return question_features(s.snap, s.query, rank(s.sids, s.x, w))
 
 
-def _logits_of(s: Sample, head: list[Scored]) -> np.ndarray:
-    assert s.reader is not None
-    position = {int(sid): i for i, sid in enumerate(s.sids)}
-    return np.array([s.reader[position[x.sentence]] for x in head], dtype=np.float32)
-
-
 def fit_reader(samples: list[Sample], model: Model, l2: float, read: int) -> Model:
-    """With the reader: which of the best ``read`` answers (the sentence model's logit and the
-    reader's), then whether any does (the question features after that order, and the best logit)."""
+    """With the reader: which of the best ``read`` of a close call answers (the sentence model's
+    logit and the reader's), fitted on the close calls of answerable questions. Abstention stays
+    ``model``'s."""
     stage1 = model.weights
     rows, ys = [], []
     for s in samples:
-        if s.answerable and len(s.x) and s.reader is not None:
-            scored = rank(s.sids, s.x, stage1)[:read]
+        scored = rank(s.sids, s.x, stage1)
+        if s.answerable and s.reader is not None and close_call(scored):
+            head = scored[:read]
             position = {int(sid): i for i, sid in enumerate(s.sids)}
-            rows.append(read_features(scored, _logits_of(s, scored)))
-            ys.append(np.array([s.y[position[x.sentence]] for x in scored], dtype=np.float32))
+            rows.append(read_features(head, s.logits(head)))
+            ys.append(np.array([s.y[position[x.sentence]] for x in head], dtype=np.float32))
     o_coef, o_bias = logistic(np.concatenate(rows), np.concatenate(ys), l2)
-    ordered = dataclasses.replace(
-        model, reader=ReaderWeights(tuple(map(float, o_coef)), float(o_bias), (), 0.0, 0.5), read=read
-    )
-    mixed = {s.set for s in samples if not s.answerable}
-    graded = [s for s in samples if s.set in mixed and s.reader is not None] or samples
-    qx, qy = [], []
-    for s in graded:
-        scored, top = ordered._read(s)
-        qx.append(np.append(question_features(s.snap, s.query, scored), top))
-        qy.append(1.0 if s.answerable else 0.0)
-    a_coef, a_bias = logistic(np.array(qx), np.array(qy), l2)
-    reader = ReaderWeights(tuple(map(float, o_coef)), float(o_bias), tuple(map(float, a_coef)), float(a_bias), 0.5)
-    judged = dataclasses.replace(ordered, reader=reader)
-    tau = choose_threshold([s for s in samples if any(not t.answerable for t in samples if t.set == s.set)], judged)
-    return dataclasses.replace(judged, reader=dataclasses.replace(reader, abstain_below=tau))
+    return dataclasses.replace(model, reader=ReaderWeights(tuple(map(float, o_coef)), float(o_bias)), read=read)
 
 
 def fit(samples: list[Sample], l2: float) -> Model:
@@ -304,7 +290,7 @@ def metrics(samples: list[Sample], model: Model, depth: int, abstain: bool = Tru
     right = abst = unans = 0
     kinds: dict[str, int] = {}
     for s in samples:
-        refuse = abstain and model.answerable(s) < model.threshold
+        refuse = abstain and model.refuses(s)
         if s.answerable:
             n += 1
             order = model.order(s, depth)
@@ -389,11 +375,7 @@ def run(
         say(
             "reader order: "
             + ", ".join(f"{n}={c:+.2f}" for n, c in zip(READ_FEATURES, r.order_coef, strict=True))
-            + f" bias={r.order_bias:+.2f}; abstention: "
-            + ", ".join(
-                f"{n}={c:+.2f}" for n, c in zip((*QUESTION_FEATURES, "reader_top"), r.abstain_coef, strict=True)
-            )
-            + f" bias={r.abstain_bias:+.2f} threshold={r.abstain_below:.2f}"
+            + f" bias={r.order_bias:+.2f}"
         )
     if write:
         out: dict[str, object] = {
@@ -413,10 +395,6 @@ def run(
                 "features": list(READ_FEATURES),
                 "order_coef": [round(c, 4) for c in model.reader.order_coef],
                 "order_bias": round(model.reader.order_bias, 4),
-                "abstain_features": [*QUESTION_FEATURES, "reader_top"],
-                "abstain_coef": [round(c, 4) for c in model.reader.abstain_coef],
-                "abstain_bias": round(model.reader.abstain_bias, 4),
-                "abstain_below": round(model.reader.abstain_below, 2),
                 "read": read,
             }
         out["fitted_on"] = [_shown_path(p) for p in sets]
@@ -450,7 +428,6 @@ def _held_out(
                 m["rank_hit@1"], m["rank_hit@3"] = ranking["hit@1"], ranking["hit@3"]
                 plain = metrics(part, model, 0)
                 m["no_reread_hit@1"], m["no_reread_hit@3"] = plain["hit@1"], plain["hit@3"]
-                m["threshold"] = model.threshold
                 held[name].append(m)
     report: dict[str, dict[str, float]] = {}
     for name in names:

@@ -78,6 +78,8 @@ class Answer:
     abstained: bool
     citations: tuple[Citation, ...] = ()
     reason: str = ""
+    filters: dict[str, str] = field(default_factory=dict)  # the filters that applied (answer.filters)
+    read_as: str = ""  # how a follow-up was read against its conversation; "" when as asked
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

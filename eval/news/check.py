@@ -259,7 +259,9 @@ def main(folder: Path) -> int:
     share = f" ({unanswerable / total:.0%})" if total else ""
     print(f"unanswerable: {unanswerable}{share}" + format_kinds(kinds))
     if styles:
-        print(f"styles:       {', '.join(f'{n} {k}' for k, n in sorted(styles.items(), key=lambda kv: (-kv[1], kv[0])))}")
+        print(
+            f"styles:       {', '.join(f'{n} {k}' for k, n in sorted(styles.items(), key=lambda kv: (-kv[1], kv[0])))}"
+        )
     if conversations_path.exists():
         print(
             f"conversations: {conversations} ({turns_total} turns: {turns_answerable} answerable, "

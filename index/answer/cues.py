@@ -170,3 +170,22 @@ def _named(text: str, m: re.Match[str]) -> bool:
     """Whether a capitalized word reads as part of a name: not the sentence's first word, or the first
     of two capitalized words ("Officials said" is no name; "Ruth Kaplan said" is)."""
     return m.start() > 0 or bool(_NEXT_CAPITALIZED.match(text, m.end()))
+
+
+_NAME_RUN = re.compile(r"\b[A-Z][\w'’-]*[a-z][\w'’-]*(?:\s+[A-Z][\w'’-]*[a-z][\w'’-]*)*")
+
+
+def names(text: str) -> list[str]:
+    """The names a sentence mentions, each once, in order: runs of capitalized words that read as a
+    name (:func:`_named`; "Officials said" is none), possessives dropped, a shorter form of a longer
+    name ("Khan" after "Imran Khan") counted as the same name."""
+    found: list[str] = []
+    for m in _NAME_RUN.finditer(text):
+        parts = [w for w in m.group(0).split() if not _NOT_NAMES.match(w)]
+        if not parts or (m.start() == 0 and len(parts) == 1 and not _NEXT_CAPITALIZED.match(text, m.end())):
+            continue
+        name = re.sub(r"['’]s$", "", " ".join(parts))
+        if any(name == f or name in f.split() or f in name.split() for f in found):
+            continue
+        found.append(name)
+    return found

@@ -1,7 +1,8 @@
 """The answer pipeline, stage by stage: the one code path that the engine, the eval and the fit use.
 
     question --normalize--> text --prepare--> Query --retrieve--> chunks --features--> candidates
-        --rank--> scored --read (the best few)--> order --abstain--> refuse?
+        --rank--> scored --abstain--> refuse? --read (the best few of a close call)--> order
+        --recency (ties, "latest")--> order
         --re-read (close calls, without a reader)--> order --compose--> Answer (cited quotes)
 
 Each stage is one function in its own module; a later stage (a trained reader, conversation
@@ -13,20 +14,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from ..config import SearchConfig
 from ..embed.base import Encoder
 from ..models import Answer
 from ..store.snapshot import Snapshot
 from .compose import compose
 from .features import features, question_features
-from .model import Weights, rank
+from .model import Weights, close_call, rank
 from .normalize import normalize
 from .query import Query, Scored, prepare
 from .read import SentenceReader, read, reorder
+from .recency import newest_first
 from .reread import reread
 from .retrieve import retrieve_chunks
-
-NO_READER_LOGIT = -10.0  # the reader_top of a question with no candidate: far below any read one
 
 
 @dataclass(frozen=True)
@@ -44,8 +46,8 @@ class Pipeline:
     """The stages over one snapshot, with one encoder, one reader and one set of fitted weights.
 
     With a reader (and weights fitted with it) the reader stage orders the best ``search.read``
-    candidates and informs abstention, and the re-read is not run: held out, the reader replaces
-    what the re-read did (README). Without one, the re-read of close calls runs as before.
+    candidates of a close call, and the re-read is not run: held out, the reader replaces what the
+    re-read did (README). Without one, the re-read of close calls runs.
     """
 
     snapshot: Snapshot
@@ -60,26 +62,45 @@ class Pipeline:
 
     @property
     def abstain_below(self) -> float:
-        if self.search.abstain_below is not None:
-            return self.search.abstain_below
-        if self.reads and self.weights.reader is not None:
-            return self.weights.reader.abstain_below
-        return self.weights.abstain_below
+        """The abstention threshold: the configured one, else the one fitted with the weights."""
+        return self.search.abstain_below if self.search.abstain_below is not None else self.weights.abstain_below
 
-    def run(self, questions: Sequence[str], *, top_k: int) -> list[Ranked]:
+    def run(
+        self,
+        questions: Sequence[str],
+        *,
+        top_k: int,
+        within: np.ndarray | None = None,
+        read_as: Sequence[str] | None = None,
+    ) -> list[Ranked]:
         """Answer checked questions (as the user typed them: the answer repeats them so); every
-        question's normalized text is embedded in one call."""
+        question's normalized text is embedded in one call.
+
+        Args:
+            questions: The questions as asked.
+            top_k: Most quotes per answer.
+            within: Sorted chunk ids to answer from (filters, a conversation's articles); None: all.
+            read_as: What to search for each question instead of its own text (a follow-up read
+                against its conversation, answer.conversation); None: the questions themselves.
+        """
         s, search = self.snapshot, self.search
         english = self.encoder.known_words()
-        texts = [normalize(question, s, english) for question in questions]
+        texts = [normalize(question, s, english) for question in (read_as or questions)]
         vectors = self.encoder.encode(texts, batch_size=max(1, len(texts)))
         queries = [prepare(text, vector) for text, vector in zip(texts, vectors, strict=True)]
         ranked: list[tuple[Query, list[Scored], float]] = []
+        refused: list[bool] = []
         for query in queries:
-            chunks = retrieve_chunks(s, query, candidates=search.candidates, keep=search.chunks)
+            chunks = retrieve_chunks(s, query, candidates=search.candidates, keep=search.chunks, within=within)
             scored = rank(*features(s, query, chunks), self.weights)
-            ranked.append((query, *self._order_and_judge(query, scored)))
-        refused = [not scored or confidence < self.abstain_below for _, scored, confidence in ranked]
+            # Whether any answers is the sentence model's call, made before the reader reads (and a
+            # refused question is not read at all).
+            confidence = self.weights.answerable(question_features(s, query, scored))
+            refuse = not scored or confidence < self.abstain_below
+            ranked.append(
+                (query, scored if refuse else newest_first(s, query.text, self._read(query, scored)), confidence)
+            )
+            refused.append(refuse)
         reordered = reread(
             s,
             self.encoder,
@@ -97,12 +118,11 @@ class Pipeline:
             )
         ]
 
-    def _order_and_judge(self, query: Query, scored: list[Scored]) -> tuple[list[Scored], float]:
-        """The candidates in their order after the reader (when it reads), and the chance that one answers."""
-        s, weights = self.snapshot, self.weights
-        if not (self.reads and self.reader is not None and weights.reader is not None):
-            return scored, weights.answerable(question_features(s, query, scored))
-        logits = read(s, self.reader, query.text, scored, self.search.read)
-        scored = reorder(scored, logits, weights.reader.order_coef, weights.reader.order_bias)
-        top = float(logits.max()) if len(logits) else NO_READER_LOGIT
-        return scored, weights.reader.answerable(question_features(s, query, scored), top)
+    def _read(self, query: Query, scored: list[Scored]) -> list[Scored]:
+        """The candidates in their order after the reader: it reads the best ``search.read`` of a
+        close call only (the sentence model's clear winners keep their order)."""
+        weights = self.weights
+        if not (self.reads and self.reader is not None and weights.reader is not None and close_call(scored)):
+            return scored
+        logits = read(self.snapshot, self.reader, query.text, scored, self.search.read)
+        return reorder(scored, logits, weights.reader.order_coef, weights.reader.order_bias)

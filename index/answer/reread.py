@@ -9,7 +9,7 @@ import numpy as np
 from ..embed.base import Encoder
 from ..store.snapshot import Snapshot
 from ..text.terms import stem_word
-from .model import Scored, Weights, rerank, worth_rereading
+from .model import Scored, Weights, close_call, rerank
 
 
 def residuals(question: str, sentence: str) -> tuple[str, str]:
@@ -39,7 +39,7 @@ def reread(
     s: Snapshot, encoder: Encoder, questions: list[tuple[str, list[Scored]] | None], weights: Weights, depth: int
 ) -> list[list[Scored] | None]:
     """Re-order each question's best ``depth`` sentences where the best two are close
-    (:func:`~index.answer.model.worth_rereading`), by the cosine of their :func:`residuals`.
+    (:func:`~index.answer.model.close_call`), by the cosine of their :func:`residuals`.
 
     Args:
         s: The snapshot.
@@ -54,7 +54,7 @@ def reread(
     """
     pairs: list[list[tuple[str, str]]] = []
     for item in questions:
-        if item is None or not depth or not worth_rereading(item[1]):
+        if item is None or not depth or not close_call(item[1]):
             pairs.append([])
         else:
             text, scored = item

@@ -11,20 +11,40 @@ from .query import Query
 # score of the question. Equal shares measured best on the eval sets (README, "How it works").
 DENSE_SHARE = 0.5
 LEXICAL_SHARE = 0.5
+# A filtered search over at most this many chunks scans their vectors (exact, ~2 ms); a larger one
+# asks the vector index with an id selector.
+EXACT_SCOPE_MAX = 20_000
 
 
-def retrieve_chunks(s: Snapshot, q: Query, *, candidates: int, keep: int) -> dict[int, float]:
+def retrieve_chunks(
+    s: Snapshot, q: Query, *, candidates: int, keep: int, within: np.ndarray | None = None
+) -> dict[int, float]:
     """Hybrid chunk retrieval: dense (FAISS) and BM25 hits, fused by normalized score.
+
+    Args:
+        s: The index.
+        q: The question.
+        candidates: Hits taken from each retriever.
+        keep: Fused chunks returned.
+        within: Sorted chunk ids retrieval is limited to (filters; answer.filters.scope_of), or
+            None for every chunk. Both retrievers search only these, so the best within them are
+            found, not the best overall that happen to pass.
 
     Returns:
         chunk id -> fused score in [0, 1], the ``keep`` best.
     """
-    if s.chunk_index.ntotal == 0:
+    total = s.chunk_index.ntotal if within is None else len(within)
+    if total == 0:
         return {}
-    k = min(candidates, s.chunk_index.ntotal)
-    sims, ids = s.chunk_index.search(q.vector.reshape(1, -1), k)
-    dense = {int(i): float(v) for i, v in zip(ids[0], sims[0], strict=True) if i >= 0}  # -1 pads
-    lex_ids, lex_scores = s.chunk_lexical.search(q.terms, candidates)
+    k = min(candidates, total)
+    if within is not None and len(within) <= EXACT_SCOPE_MAX:
+        sims_all = s.vectors("chunk", within) @ q.vector  # a small scope: exact, whatever the index
+        best = np.argsort(-sims_all, kind="stable")[:k]
+        dense = {int(within[i]): float(sims_all[i]) for i in best}
+    else:
+        sims, ids = s.chunk_index.search(q.vector.reshape(1, -1), k, within)
+        dense = {int(i): float(v) for i, v in zip(ids[0], sims[0], strict=True) if i >= 0}  # -1 pads
+    lex_ids, lex_scores = s.chunk_lexical.search(q.terms, candidates, within)
     top = float(lex_scores[0]) if len(lex_scores) else 0.0
     lexical = {int(i): float(v) / top for i, v in zip(lex_ids, lex_scores, strict=True)} if top > 0 else {}
     pool = np.fromiter(set(dense) | set(lexical), dtype=np.int64)

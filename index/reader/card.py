@@ -134,13 +134,12 @@ Accuracy by source:
 - It reads one sentence with its two neighbours, at most {meta["max_length"]} word pieces: answers spread
   over several sentences, or needing the article's headline or date, are out of its sight.
 - Trained for {tr["train_minutes"]} minutes on two shared CPU cores, on about an eighth of one epoch; a longer run would likely do better.
-- int8 quantises activations dynamically, one scale per tensor of the whole batch: a candidate's
-  score depends a little on the other candidates in the same call (measured: logit 1.44 alone, 0.75
-  in a batch of 4; the order within the batch was unchanged, and validation, batched per question,
-  is within a point of float32). float32 and a weight-only int8 file (int8 weights + DequantizeLinear,
-  also 23 MB) are exact per candidate, but 2.4x and 2.7x slower on one thread (127 and 142 ms against
-  52 ms for 5 candidates of ~73 word pieces). Score a question's candidates in one call, as
-  `Reader.score` does, and compare scores within a call rather than across calls.
+- int8 quantises activations dynamically, one scale per tensor of the call: in a batch, a
+  candidate's score would depend a little on the other candidates (measured: logit 1.44 alone, 0.75
+  in a batch of 4). `Reader.logits` therefore scores each candidate in its own call, which measured
+  no slower than batches of 5 (no row pays for another's padding), so a score is the same whatever
+  else is read. float32 and a weight-only int8 file (int8 weights + DequantizeLinear, also 23 MB)
+  are 2.4x and 2.7x slower on one thread.
 - Its probabilities are calibrated to the training mix (about one positive in six candidates), not
   to citebot's candidate lists.
 """

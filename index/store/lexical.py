@@ -107,14 +107,22 @@ class LexicalIndex:
             self._term_max = out
         return self._term_max
 
-    def search(self, query_terms: Sequence[str], k: int) -> tuple[np.ndarray, np.ndarray]:
-        """The ``k`` best documents for a query, exactly.
+    def search(
+        self, query_terms: Sequence[str], k: int, within: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best documents for a query, exactly (among the documents ``within``, when given).
 
         Rare terms are scored in full first. A common term (long postings) is then only looked up
         for the documents already found, when even its best weight (plus every other common term's)
         could not lift an unseen document past the k-th score so far: a document without any rare
         term cannot make the top k. This "max-score" cut keeps a question with one specific word
         fast on a million documents; it never changes the result.
+
+        Args:
+            query_terms: The question's terms.
+            k: Documents wanted.
+            within: Sorted document ids the search is limited to (None: every document); every term
+                is then scored in full and the documents outside are dropped before the top k.
 
         Returns:
             (doc ids int64 (m,), scores float32 (m,)), best first, ``m <= k``; only documents that
@@ -123,6 +131,10 @@ class LexicalIndex:
         ids = self._query_ids(query_terms)
         if not ids or k <= 0:
             return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        if within is not None:
+            candidates, cand_scores = self._accumulate(ids)
+            keep = np.isin(candidates, within, assume_unique=True)
+            return self._top(candidates[keep], cand_scores[keep], k)
         length = {t: int(self.indptr[t + 1] - self.indptr[t]) for t in ids}
         rare = [t for t in ids if length[t] <= self.n_docs // 16]
         common = [t for t in ids if t not in rare]

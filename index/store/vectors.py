@@ -27,12 +27,13 @@ class VectorIndex(Protocol):
         """How many vectors the index holds."""
         ...
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int, within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best of each query.
 
         Args:
             queries: float32 (n, dim), unit rows.
             k: Neighbours per query.
+            within: Sorted ids the search is limited to (None: every vector).
 
         Returns:
             (scores float32 (n, k), ids int64 (n, k)), best first; ids are -1 (and scores -inf or
@@ -55,8 +56,18 @@ class FaissIndex:
     def dim(self) -> int:
         return int(self._index.d)
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-        sims, ids = self._index.search(np.ascontiguousarray(queries, dtype=np.float32), k)
+    def search(self, queries: np.ndarray, k: int, within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        x = np.ascontiguousarray(queries, dtype=np.float32)
+        if within is None:
+            sims, ids = self._index.search(x, k)
+            return sims, ids
+        selector = faiss.IDSelectorBatch(np.ascontiguousarray(within, dtype=np.int64))
+        ivf = faiss.try_extract_index_ivf(self._index)
+        params: Any = faiss.SearchParametersIVF() if ivf else faiss.SearchParameters()
+        params.sel = selector
+        if ivf:
+            params.nprobe = ivf.nprobe  # given parameters replace the index's own nprobe
+        sims, ids = self._index.search(x, k, params=params)
         return sims, ids
 
     def write(self, path: Path) -> None:
@@ -86,8 +97,12 @@ class NumpyIndex:
     def dim(self) -> int:
         return int(self._vectors.shape[1])
 
-    def search(self, queries: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
+    def search(self, queries: np.ndarray, k: int, within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         sims = np.asarray(queries, dtype=np.float32) @ self._vectors.T  # (n, ntotal)
+        if within is not None:
+            outside = np.ones(self.ntotal, dtype=bool)
+            outside[within] = False
+            sims[:, outside] = -np.inf
         take = min(k, self.ntotal)
         ids = np.argsort(-sims, axis=1, kind="stable")[:, :take]
         scores = np.take_along_axis(sims, ids, axis=1)
@@ -95,6 +110,7 @@ class NumpyIndex:
         if pad:
             ids = np.hstack([ids, np.full((len(ids), pad), -1)])
             scores = np.hstack([scores, np.full((len(scores), pad), -np.inf, dtype=np.float32)])
+        ids = np.where(np.isneginf(scores), -1, ids)  # outside ``within``: padding, as FAISS gives
         return scores.astype(np.float32), ids.astype(np.int64)
 
 

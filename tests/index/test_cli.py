@@ -246,3 +246,33 @@ def test_ask_says_on_stderr_that_articles_changed_since_the_build(project: Path)
     assert result.exit_code == 0 and "Bushra Bibi" in result.stdout  # still answered, from the old index
     assert "1 article changed" in result.stderr and "python -m index build" in result.stderr
     assert "changed" not in result.stdout
+
+
+def test_ask_takes_filters_and_json_says_which_applied(project: Path) -> None:
+    assert run("build").exit_code == 0
+    within = run("ask", "--json", "--since", "2024-11-01", "--source", f"{SEED_ID}.txt", "who led the protest?")
+    answer = json.loads(within.output)
+    assert answer["filters"] == {"since": "2024-11-01", "source": f"{SEED_ID}.txt"}
+    assert answer["citations"][0]["sentence"] == 5
+    human = run("ask", "--until", "2024-11-27", "who led the protest?")
+    assert "(within: until 2024-11-27)" in human.output and "Bushra Bibi" in human.output
+    none = CliRunner().invoke(main, ["ask", "--since", "2025-01-01", "who led the protest?"])
+    assert none.exit_code == 5
+    assert none.output.strip() == "error: no indexed article matches since 2025-01-01"
+    bad = CliRunner().invoke(main, ["ask", "--since", "last tuesday", "who?"])
+    assert bad.exit_code == 5 and "YYYY-MM-DD" in bad.output
+
+
+def test_chat_remembers_the_conversation_and_ends_cleanly(project: Path) -> None:
+    assert run("build").exit_code == 0
+    lines = "who led the protest?\nwhat did she say next?\nsince:2030-01-01 who led it\nwhen?\n/quit\nnever asked\n"
+    result = CliRunner().invoke(main, ["chat"], input=lines)
+    assert result.exit_code == 0
+    answers = [block for block in result.output.split("Q: ") if block.strip()]
+    assert answers[0].startswith("who led the protest?") and "sentence 5]" in answers[0]
+    assert answers[1].startswith("what did she say next?")
+    assert f"(read as: the sentence after sentence 5 of {SEED_ID})" in answers[1] and "sentence 6]" in answers[1]
+    assert "error: no indexed article matches since 2030-01-01" in result.output  # and the chat goes on
+    assert answers[2].startswith("when?") and "(read as: when? led protest)" in answers[2]
+    assert "never asked" not in result.output  # /quit ended it
+    assert CliRunner().invoke(main, ["chat"], input="who led the protest?\n").exit_code == 0  # Ctrl-D ends it too

@@ -7,7 +7,7 @@ import pytest
 
 from index.answer.cues import answer_present, measure_present, question_measure
 from index.answer.features import FEATURES
-from index.answer.model import Weights, rerank, worth_rereading
+from index.answer.model import Weights, close_call, rerank
 from index.answer.query import Scored
 from index.answer.reread import residuals
 
@@ -92,5 +92,5 @@ def test_only_close_calls_are_re_read() -> None:
     features = tuple(0.0 for _ in FEATURES)
     close = [Scored(0, 0.62, features), Scored(1, 0.55, features)]
     clear = [Scored(0, 0.92, features), Scored(1, 0.20, features)]
-    assert worth_rereading(close) and not worth_rereading(clear)
-    assert not worth_rereading(close[:1])  # one candidate: nothing to re-order
+    assert close_call(close) and not close_call(clear)
+    assert not close_call(close[:1])  # one candidate: nothing to re-order

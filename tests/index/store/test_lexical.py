@@ -81,3 +81,15 @@ def test_the_max_score_cut_returns_exactly_the_full_ranking() -> None:
         top = np.sort(expected)[::-1][: len(ids)]
         np.testing.assert_allclose(np.sort(scores)[::-1], top, rtol=1e-5)
         np.testing.assert_allclose(scores, expected[ids], rtol=1e-5)
+
+
+def test_a_search_within_some_documents_is_the_full_search_restricted_to_them() -> None:
+    docs = terms_many(DOCS)
+    index = LexicalIndex.build(docs)
+    query = terms("protest minister interior police")
+    within = np.array([1, 2, 5], dtype=np.int64)
+    expected = brute_force(docs, query)
+    ids, scores = index.search(query, k=10, within=within)
+    assert set(ids.tolist()) == {i for i in within.tolist() if expected[i] > 0} == {1, 2}
+    np.testing.assert_allclose(scores, expected[ids], rtol=1e-5)
+    assert index.search(query, k=10, within=np.array([5]))[0].tolist() == []  # shares no term

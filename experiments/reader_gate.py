@@ -1,0 +1,144 @@
+"""When is the reader worth its time? Depth and a close-call gate, simulated on the eval sets.
+
+``python -m experiments.reader_gate [SET ...]`` from the repository root.
+
+For every question, the pipeline's own stages up to the sentence model's ranking run once; the
+reader then reads each of the best 5 candidates in its own call (one row: no padding, and a score
+that does not depend on the other rows of the batch). From those, every variant is replayed with the
+shipped weights (``index/answer/weights.json``): read the best ``d`` (1..5) of every question the
+sentence model's abstention lets through, or only when its runner-up is within ``m`` of its best
+(else the sentence model's order stands). (Its first run also judged
+read questions with the reader's abstention model; that model was dropped, docs/research.md.) The table gives hit@1 (an abstention on an answerable question is a miss),
+near misses refused, abstention precision, the share of questions read and the reader milliseconds
+per question (measured per row, summed over the rows a variant reads).
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from index.answer.features import features, question_features
+from index.answer.model import rank
+from index.answer.normalize import normalize
+from index.answer.query import Query, Scored, prepare
+from index.answer.read import candidates, reorder
+from index.answer.retrieve import retrieve_chunks
+from index.config import load_config
+from index.evaluate import Question, eval_engine, is_hit, load_question_set
+from index.store import Snapshot
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_SETS = (
+    "eval/news/questions.jsonl",
+    "eval/heldout/questions.jsonl",
+    "eval/chat/questions.jsonl",
+    "../shared/eval/xquad-dev/questions.jsonl",
+)
+DEPTH = 5
+
+
+@dataclass
+class Case:
+    question: Question
+    snap: Snapshot
+    query: Query
+    scored: list[Scored]
+    logits: np.ndarray  # (<= DEPTH,) the reader's logit of each of the best candidates, one row per call
+    ms: np.ndarray  # milliseconds of each of those calls
+
+
+def collect(path: Path, work: Path) -> list[Case]:
+    config = load_config(ROOT / "config.yaml")
+    qset = load_question_set(path, None, work)
+    engine = eval_engine(config, qset)
+    pipe = engine.pipeline()
+    snap, reader = pipe.snapshot, pipe.reader
+    assert reader is not None
+    english = engine.encoder.known_words()
+    cases = []
+    for q in qset.questions:
+        text = normalize(" ".join(q.question.split()), snap, english)
+        query = prepare(text, engine.encoder.encode([text], batch_size=1)[0])
+        chunks = retrieve_chunks(snap, query, candidates=config.search.candidates, keep=config.search.chunks)
+        scored = rank(*features(snap, query, chunks), pipe.weights)
+        logits, ms = [], []
+        for cand in candidates(snap, [x.sentence for x in scored[:DEPTH]]):
+            t = time.perf_counter()
+            logits.append(float(reader.logits(text, [cand])[0]))
+            ms.append((time.perf_counter() - t) * 1000)
+        cases.append(Case(q, snap, query, scored, np.array(logits, np.float32), np.array(ms)))
+    return cases
+
+
+def replay(cases: Sequence[Case], depth: int, margin: float | None, weights) -> dict[str, float]:  # type: ignore[no-untyped-def]
+    """One variant over one set's cases. ``margin`` None: always read; else read only close calls."""
+    r = weights.reader
+    hits = answerable = refused_near = near = refused = refused_right = read_n = 0
+    ms = 0.0
+    for c in cases:
+        scored = c.scored
+        p = weights.answerable(question_features(c.snap, c.query, scored))
+        refuse = not scored or p < weights.abstain_below
+        close = len(scored) > 1 and (margin is None or scored[0].score - scored[1].score < margin)
+        if depth and close and not refuse:
+            scored = reorder(scored, c.logits[:depth], r.order_coef, r.order_bias)
+            read_n += 1
+            ms += float(c.ms[:depth].sum())
+        q = c.question
+        if q.answerable:
+            answerable += 1
+            if not refuse and scored:
+                top_sid = scored[0].sentence
+                hits += is_hit(q, c.snap.article_of(top_sid).id, c.snap.sentence_text(top_sid))
+        else:
+            refused_right += refuse
+            if q.kind == "near-miss":
+                near += 1
+                refused_near += refuse
+        refused += refuse
+    return {
+        "hit@1": hits / max(1, answerable),
+        "near_refused": refused_near / near if near else float("nan"),
+        "abstain_P": refused_right / refused if refused else float("nan"),
+        "read": read_n / max(1, len(cases)),
+        "ms": ms / max(1, len(cases)),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("sets", nargs="*", default=list(DEFAULT_SETS))
+    args = p.parse_args(argv)
+    from index.answer.model import Weights
+
+    weights = Weights.load()
+    with tempfile.TemporaryDirectory() as tmp:
+        per_set = {Path(s).parent.name: collect(ROOT / s, Path(tmp)) for s in args.sets}
+    row_ms = [m for cases in per_set.values() for c in cases for m in c.ms]
+    print(f"reader per row: p50 {statistics.median(row_ms):.1f} ms, p95 {np.percentile(row_ms, 95):.1f} ms")
+    variants: list[tuple[int, float | None]] = [(0, None)] + [(d, None) for d in range(1, DEPTH + 1)]
+    variants += [(d, m) for d in (2, 3, 5) for m in (0.1, 0.2, 0.3, 0.5)]
+    print(f"{'variant':22s}" + "".join(f"{name:>36s}" for name in per_set))
+    print(f"{'':22s}" + "".join(f"{'hit@1 near  P    read ms':>36s}" for _ in per_set))
+    for depth, margin in variants:
+        label = "no reader" if not depth else f"read {depth}" + ("" if margin is None else f" if gap<{margin}")
+        cells = []
+        for cases in per_set.values():
+            m = replay(cases, depth, margin, weights)
+            cells.append(
+                f"{m['hit@1']:.3f} {m['near_refused']:.2f} {m['abstain_P']:.2f} {m['read']:.2f} {m['ms']:5.1f}"
+            )
+        print(f"{label:22s}" + "".join(f"{c:>36s}" for c in cells))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
