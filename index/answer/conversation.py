@@ -8,11 +8,11 @@ new question against it, with four rules and nothing cleverer:
 
 - **next**: "what did she say next?", "what else?", "and after that?" (a question with no topic of
   its own that asks to go on) is answered with the sentence after the last quote, in its article;
-- **topic**: a question that names no topic of its own ("when?", "why did they do that?") is searched
-  with the content words of the question before it added;
+- **topic**: a question that names no topic of its own ("when?", "why did they do that?") is
+  searched with the topic words of the last question that had some added;
 - **pronouns**: he/she (his, her) are searched as the one person the last quote names, they/it
-  (them, their, its) as its one name (:func:`resolve_pronouns`); where it names none or several,
-  they are left alone;
+  (them, their, its) as its one organisation (:func:`resolve_pronouns`); where it names none or
+  several, they are left alone;
 - **where to look**: the articles quoted earlier in the conversation are searched first, then the rest.
 
 Every answer is still verbatim quotes with citations, and a follow-up the articles do not answer is
@@ -46,6 +46,12 @@ _NEXT = re.compile(
 )
 _PERSONAL = re.compile(r"\b(he|she|him|her|his|hers)\b", re.IGNORECASE)
 _OTHER = re.compile(r"\b(they|them|their|theirs|it|its)\b", re.IGNORECASE)
+# A name ending in one of these is an organisation's, not a person's (one without, such as "Calder
+# Rail", is taken for neither: see resolve_pronouns).
+_ORGANISATION = re.compile(
+    r"\b(FC|Council|Party|Ltd|Inc|plc|Group|Club|Bank|Board|Service|University|Authority|Union|Company|"
+    r"Association|Ministry|Department|Agency|Committee|Court|Police|Corporation|Foundation|Institute|Trust)$"
+)
 
 
 @dataclass(frozen=True)
@@ -125,15 +131,17 @@ def topic_words(text: str) -> list[str]:
 
 
 def resolve_pronouns(question: str, quote: str) -> str:
-    """he/she (him, her, his, hers) read as the one person's name of the quote: a name of two words
-    or more ("Maria Lopez"; a one-word name is as often a place); they/it (them, their, its) as its
-    one name of any kind. Where there are none or several, the pronouns stay."""
-    mentioned = names(quote)
-    people = [n for n in mentioned if " " in n]
+    """he/she (him, her, his, hers) read as the one person the quote names (a name of two words or
+    more that is not an organisation's: "Maria Lopez"; a one-word name is as often a place), they/it
+    (them, their, its) as its one organisation (a name ending in "Council", "FC", "Party"...: a lone
+    "it" is more often a thing). Where there are none or several, the pronouns stay."""
+    mentioned = [n for n in names(quote) if " " in n]
+    organisations = [n for n in mentioned if _ORGANISATION.search(n)]
+    people = [n for n in mentioned if n not in organisations]
     if len(people) == 1:
         question = _PERSONAL.sub(people[0], question)
-    if len(mentioned) == 1:
-        question = _OTHER.sub(mentioned[0], question)
+    if len(organisations) == 1:
+        question = _OTHER.sub(organisations[0], question)
     return question
 
 

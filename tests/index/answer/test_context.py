@@ -135,3 +135,14 @@ def test_the_newer_article_wins_a_tie(make_engine: Callable[..., Engine], tmp_pa
     answer = engine.ask("who is the mayor of kelby")
     assert answer.citations[0].date == "2025-05-01"
     assert len(answer.citations) == 1  # the same words again are not quoted twice
+
+
+def test_pronouns_stand_for_the_one_person_or_organisation_of_the_quote() -> None:
+    from index.answer.conversation import resolve_pronouns
+
+    quote = "Maria Lopez said the Kelby Council had broken its promise to the miners in Valdora."
+    assert resolve_pronouns("what did she want?", quote) == "what did Maria Lopez want?"
+    assert resolve_pronouns("what did they promise?", quote) == "what did Kelby Council promise?"
+    both = "Maria Lopez met Hana Novak in Valdora."
+    assert resolve_pronouns("what did she say?", both) == "what did she say?"  # two people: left alone
+    assert resolve_pronouns("when did it open?", "The mine in Valdora opened.") == "when did it open?"
