@@ -157,7 +157,7 @@ def _progress(total: int) -> Callable[[int], None] | None:
         return None
     from tqdm import tqdm
 
-    # The total counts every text embedded: new sentences and the chunks made of them.
+    # The total counts every text embedded: the new sentences (chunk vectors are pooled from them).
     bar = tqdm(total=total, unit=" texts", unit_scale=False, desc="embedding", file=sys.stderr, leave=False)
 
     def update(n: int) -> None:

@@ -11,7 +11,7 @@ from ..errors import IndexMismatchError
 
 # 2: sentences.npy gained each piece's sentence number, and sentence_hashes.npy was added.
 # 3: words.json, the sentences' words and their counts (what misspelt question words are matched to).
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4  # 4: chunk vectors pooled from sentence vectors
 BUILD_HINT = "run `python -m index build`"
 
 
