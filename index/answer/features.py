@@ -38,16 +38,30 @@ COLUMN = {name: i for i, name in enumerate(FEATURES)}
 TYPE_FEATURE = {kind: f"type_{kind}" for kind in KINDS}
 
 
-def features(s: Snapshot, q: Query, chunks: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
-    """The feature matrix of every sentence in the retrieved chunks.
-
-    Returns:
-        (sentence ids int64 (n,), features float32 (n, len(FEATURES))).
-    """
+def _distinct(s: Snapshot, chunks: dict[int, float]) -> dict[int, float]:
+    """The candidate sentences of the chunks, each with its best chunk's score; a sentence found in
+    several articles (the same text, as syndicated copies have it) is one candidate: the copy in the
+    best chunk, the newest article on a tie. Copies cost the later stages and decide nothing."""
     best_chunk: dict[int, float] = {}
     for cid, fused in chunks.items():
         for sid in s.chunk_rows(cid):
             best_chunk[sid] = max(best_chunk.get(sid, -1.0), fused)
+    kept: dict[int, int] = {}  # sentence hash -> sid
+    for sid, score in best_chunk.items():
+        h = s.sentence_hash(sid)
+        other = kept.get(h)
+        if other is None or (score, s.article_of(sid).date) > (best_chunk[other], s.article_of(other).date):
+            kept[h] = sid
+    return {sid: best_chunk[sid] for sid in best_chunk if kept[s.sentence_hash(sid)] == sid}
+
+
+def features(s: Snapshot, q: Query, chunks: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    """The feature matrix of every distinct sentence in the retrieved chunks (:func:`_distinct`).
+
+    Returns:
+        (sentence ids int64 (n,), features float32 (n, len(FEATURES))).
+    """
+    best_chunk = _distinct(s, chunks)
     sids = np.fromiter(best_chunk, dtype=np.int64, count=len(best_chunk))
     out = np.zeros((len(sids), len(FEATURES)), dtype=np.float32)
     if not len(sids):

@@ -31,7 +31,7 @@ def retrieve_chunks(
             found, not the best overall that happen to pass.
 
     Returns:
-        chunk id -> fused score in [0, 1], the ``keep`` best.
+        chunk id -> fused score in [0, 1], the ``keep`` best, no two with the same sentences.
     """
     total = s.chunk_index.ntotal if within is None else len(within)
     if total == 0:
@@ -52,5 +52,23 @@ def retrieve_chunks(
     dense_all = s.vectors("chunk", pool) @ q.vector
     lex_all = s.chunk_lexical.score_docs(q.terms, pool) / top if top > 0 else np.zeros(len(pool))
     fused = DENSE_SHARE * dense_all + LEXICAL_SHARE * lex_all
-    order = np.argsort(-fused, kind="stable")[:keep]
-    return {int(pool[i]): float(fused[i]) for i in order}
+    kept: dict[tuple[int, ...], tuple[int, float]] = {}  # the chunk's sentences -> (chunk id, score)
+    for i in np.argsort(-fused, kind="stable"):
+        # A chunk whose sentences are those of a better one (a syndicated copy) adds nothing: it is
+        # skipped, so the chunks kept hold as many different sentences as they can; of copies that
+        # score the same, the newest article's is kept.
+        cid, score = int(pool[i]), float(fused[i])
+        key = tuple(s.sentence_hash(r) for r in s.chunk_rows(cid))
+        if key in kept:
+            other, other_score = kept[key]
+            if score == other_score and _date(s, cid) > _date(s, other):
+                kept[key] = (cid, score)
+            continue
+        if len(kept) == keep:
+            break
+        kept[key] = (cid, score)
+    return dict(kept.values())
+
+
+def _date(s: Snapshot, cid: int) -> str:
+    return s.articles[int(s.chunks[cid, 0])].date
