@@ -1,5 +1,8 @@
 """Bot under load: 50 /ask interactions within one second while a /reindex runs, over loopback HTTP.
 
+Threads are on (``bot.threads: true``, the default): every answer also starts a public thread on
+itself, one more request to Discord per question.
+
 Run: python -m bench.bot_load [--questions 50] [--window 1.0] [--timeout 300]
 
 The real bot and a real engine run against the loopback fake of Discord's HTTP API used by the
@@ -10,7 +13,8 @@ evaluation set arrive evenly spread over ``--window`` seconds, each from a diffe
 
 Reported: time to acknowledge (the deferral callback; Discord's deadline is 3 s, the goal < 1 s),
 time to the answer (p50, p95, max), how many answers arrived while the re-index was still running,
-lost or doubled answers, and the worst event-loop lag (the gateway heartbeat shares that loop).
+lost or doubled answers, threads started (one per answer, none twice), and the worst event-loop lag
+(the gateway heartbeat shares that loop).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ from index.config import load_config
 from index.engine import Engine
 from tests.bot.fakediscord import MANAGER_PERMISSIONS, FakeDiscord, Interaction, logged_in
 
+THREADS = r"/channels/\d+/messages/\d+/threads"
+
 REPO = Path(__file__).resolve().parents[1]
 
 NEWS = REPO / "eval" / "news"
@@ -42,6 +48,7 @@ bot:
   test_guild: 777000000000000003
   cooldown_questions: 5
   cooldown_seconds: 30
+  threads: true
 """
 
 
@@ -121,7 +128,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 burst_seconds = time.perf_counter() - burst_start
 
                 def done() -> bool:
-                    return bool(fake.answers(reindex)) and all(fake.answers(a) for a, _ in asks)
+                    answered = bool(fake.answers(reindex)) and all(fake.answers(a) for a, _ in asks)
+                    return answered and len(fake.sent("POST", THREADS)) >= len(asks)
 
                 timed_out = False
                 try:
@@ -134,6 +142,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         finally:
             await fake.close()
 
+        started_threads = fake.sent("POST", THREADS)
+        threaded_messages = {r.path.split("/")[4] for r in started_threads}
         reindex_reqs = fake.for_interaction(reindex)
         reindex_done = fake.answers(reindex)[0].at if fake.answers(reindex) else float("inf")
         acks: list[float] = []
@@ -181,6 +191,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "abstained": abstained,
             "lost": lost,
             "answered_twice": doubled,
+            "threads_started": len(started_threads),
+            "threads_on_one_answer_twice": len(started_threads) - len(threaded_messages),
             "timed_out": timed_out,
             "event_loop_lag_ms_max": round(max(lags, default=0.0) * 1000, 1),
             "event_loop_lag_ms_p99": round(percentile(lags, 0.99) * 1000, 1),
@@ -214,6 +226,8 @@ def main() -> int:
         and result["lost"] == 0
         and result["answered_twice"] == 0
         and result["acks_over_1s"] == 0
+        and result["threads_started"] == result["questions"]
+        and result["threads_on_one_answer_twice"] == 0
     )
     return 0 if ok else 1
 

@@ -72,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     except discord.PrivilegedIntentsRequired:
         _fail(
             "Discord refused the Message Content intent: enable it for the bot in the developer portal, "
-            "or set bot.qa_channels to [] and bot.command_prefix to '' (mentions and slash commands still work)"
+            "or set bot.qa_channels to [], bot.command_prefix to '' and bot.threads to false "
+            "(mentions and slash commands still work)"
         )
         return ExitCode.INTENTS
     except aiohttp.ClientConnectionError as exc:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -30,17 +31,43 @@ def intents_for(config: Config) -> discord.Intents:
     - ``guilds``: the server, channel and role cache (role names for the admin check, Q&A channel
       ids, the bot's own member).
     - ``guild_messages``: mentions, Q&A channels and prefix commands arrive as messages.
-    - ``message_content`` (privileged, enable it in the developer portal) only when Q&A channels or
-      a command prefix are configured: Discord always sends the content of a message that mentions
-      the bot, so mentions and slash commands work without it.
+    - ``message_content`` (privileged, enable it in the developer portal) only when Q&A channels,
+      a command prefix or threads are configured: Discord always sends the content of a message
+      that mentions the bot, so mentions and slash commands work without it, but not the content
+      of other messages, even in a thread the bot started (a follow-up there needs no mention).
 
     Members and presences are not needed: each message and interaction carries its author's roles.
     """
     intents = discord.Intents.none()
     intents.guilds = True
     intents.guild_messages = True
-    intents.message_content = bool(config.bot.qa_channels) or bool(config.bot.command_prefix)
+    settings = config.bot
+    intents.message_content = bool(settings.qa_channels) or bool(settings.command_prefix) or settings.threads
     return intents
+
+
+def guild_config(config: Config, guild_id: int) -> Config:
+    """The config of a server listed in ``bot.guilds``: its own corpus and index, the rest shared."""
+    guild = config.bot.guilds[guild_id]
+    return config.replace(corpus_dir=guild.corpus_dir, index_dir=guild.index_dir)
+
+
+def make_guild_engines(config: Config, engine: Engine) -> dict[int, Engine]:
+    """One engine per server in ``bot.guilds``, each sharing ``engine``'s loaded model and reader.
+
+    The model is loaded here (once) when any server is configured; an engine given an encoder
+    also embeds its re-indexes with it, on one thread.
+    """
+    if not config.bot.guilds:
+        return {}
+    from index.engine import Engine  # the model stack, imported only when servers need engines
+
+    encoder = engine.encoder
+    reader = engine.reader if config.search.read else None
+    return {
+        guild_id: Engine(guild_config(config, guild_id), encoder=encoder, reader=reader, notice=engine.notice)
+        for guild_id in config.bot.guilds
+    }
 
 
 class CitebotBot(commands.Bot):
@@ -49,9 +76,11 @@ class CitebotBot(commands.Bot):
     Args:
         config: The loaded configuration (``config.bot`` holds the Discord settings).
         engine: The engine to ask and index with; every call to it runs in a worker thread.
+        guild_engines: The engines of the servers in ``bot.guilds``, by guild id (each with its own
+            corpus and index); a server without one uses ``engine``.
     """
 
-    def __init__(self, config: Config, engine: Engine) -> None:
+    def __init__(self, config: Config, engine: Engine, guild_engines: Mapping[int, Engine] | None = None) -> None:
         prefix = config.bot.command_prefix
         super().__init__(
             command_prefix=commands.when_mentioned_or(prefix) if prefix else commands.when_mentioned,
@@ -62,6 +91,11 @@ class CitebotBot(commands.Bot):
         )
         self.config = config
         self.engine = engine
+        self.guild_engines = dict(guild_engines or {})
+        missing = set(config.bot.guilds) - set(self.guild_engines)
+        if missing:
+            # Answering such a server from the default corpus would quote another server's articles.
+            raise ValueError(f"no engine for the servers {sorted(missing)} of bot.guilds")
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
 
     async def setup_hook(self) -> None:
@@ -75,19 +109,28 @@ class CitebotBot(commands.Bot):
         for name in COGS:
             await self.load_extension(name)
 
+    def engine_for(self, guild: discord.abc.Snowflake | None) -> Engine:
+        """The engine of a server: its own when ``bot.guilds`` lists it, else the default one."""
+        if guild is None:
+            return self.engine
+        return self.guild_engines.get(guild.id, self.engine)
+
     async def warm_up(self) -> None:
-        """Load the model and the index in a worker thread, so the first question waits for nothing.
+        """Load the model and every index in a worker thread, so the first question waits for nothing.
 
         A missing or unusable index is not fatal: questions get its one-line message until an admin
         runs ``/reindex``.
         """
-        started = time.perf_counter()
-        try:
-            await asyncio.to_thread(self.engine.warm_up)
-        except citebot_error() as exc:
-            log.warning("the index is not usable yet (%s); /reindex builds it", exc)
-            return
-        log.info("engine warmed up in %.1f s", time.perf_counter() - started)
+        engines: list[tuple[str, Engine]] = [("default", self.engine)]
+        engines += [(f"server {guild_id}", e) for guild_id, e in self.guild_engines.items()]
+        for name, engine in engines:
+            started = time.perf_counter()
+            try:
+                await asyncio.to_thread(engine.warm_up)
+            except citebot_error() as exc:
+                log.warning("the %s index is not usable yet (%s); /reindex builds it", name, exc)
+                continue
+            log.info("%s engine warmed up in %.1f s", name, time.perf_counter() - started)
 
     async def sync_commands(self) -> None:
         """Register the slash commands: in the test guild only when configured (instant), else globally.
@@ -148,14 +191,18 @@ class CitebotBot(commands.Bot):
         await report_error(await self.get_context(interaction), error)
 
 
-def create_bot(config: Config, engine: Engine) -> CitebotBot:
+def create_bot(config: Config, engine: Engine, guild_engines: Mapping[int, Engine] | None = None) -> CitebotBot:
     """Build the bot around an engine; nothing connects until ``start``/``run`` (tests drive it directly).
 
     Args:
         config: The loaded configuration.
         engine: A ready engine (the model loads in ``setup_hook`` at the latest).
+        guild_engines: The engines of the servers in ``bot.guilds``; made by :func:`make_guild_engines`
+            (sharing ``engine``'s model) when not given.
 
     Returns:
         The bot, cogs not loaded yet: ``setup_hook`` loads them.
     """
-    return CitebotBot(config, engine)
+    if guild_engines is None:
+        guild_engines = make_guild_engines(config, engine)
+    return CitebotBot(config, engine, guild_engines)

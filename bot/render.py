@@ -13,8 +13,12 @@ if TYPE_CHECKING:
     from index.models import Answer, ArticleInfo, BuildReport, Citation
 
 MESSAGE_LIMIT = 2000  # characters of content per Discord message
+THREAD_NAME_LIMIT = 100  # characters of a thread's name
+CHOICE_LIMIT = 100  # characters of an autocomplete choice's name, and of its value
+MAX_CHOICES = 25  # autocomplete choices Discord shows
 ABSTAIN_TEXT = "The indexed articles don't say."
 CONTINUED = "*(continued)*"
+NOTE_CHARS = 300  # the italic line over an answer: the filters that applied, how a follow-up was read
 TITLE_CHARS = 150  # a title is a label, not a quote: long ones are shortened so a citation stays one line
 URL_CHARS = 500  # longer links are shown as the article id instead, so the citation stays readable
 ZWSP = "\u200b"
@@ -84,6 +88,16 @@ def slow_down_text(retry_after: float) -> str:
     return f"Slow down a little: you can ask again in {seconds} second{'s' if seconds != 1 else ''}."
 
 
+def thread_name(question: str) -> str:
+    """The name of the thread an answer starts: the question on one line, at most 100 characters.
+
+    Mentions are made inert as in any text the bot shows (a thread name pings nobody, but it is
+    copied into notifications and quotes); an empty question still gives a valid name.
+    """
+    name = shorten(neutralize_mentions(" ".join(question.split())), THREAD_NAME_LIMIT)
+    return name or "Question"
+
+
 # --- answers ------------------------------------------------------------------------------------
 
 
@@ -103,6 +117,34 @@ def render_answer(answer: Answer, *, limit: int = MESSAGE_LIMIT) -> list[str]:
     """
     if limit < 200:
         raise ValueError(f"limit must be at least 200 characters, got {limit}")
+    note = answer_note(answer)
+    if note:
+        # The note leads the first message; every part is cut to leave room for it.
+        parts = _render_quotes(answer, limit - len(note) - 1)
+        return [f"{note}\n{parts[0]}", *parts[1:]]
+    return _render_quotes(answer, limit)
+
+
+def answer_note(answer: Answer) -> str:
+    """One italic line saying what narrowed the answer, or '' when nothing did.
+
+    "*Within: since 2025-01-01, source dawn.com. Read as: when did Maria Lindqvist speak*": the
+    filters that applied, and how a follow-up was read against its thread (the inherited topic, the
+    name a pronoun stood for, or which sentence "next" was). At most 300 characters.
+    """
+    bits = []
+    if answer.filters:
+        bits.append("Within: " + ", ".join(f"{key} {value}" for key, value in answer.filters.items()) + ".")
+    if answer.read_as:
+        bits.append(f"Read as: {' '.join(answer.read_as.split())}")
+    if not bits:
+        return ""
+    # Escaped, then shortened: shorten never leaves a lone backslash at a cut, before the closing '*'.
+    text = shorten(escape(" ".join(bits)), NOTE_CHARS - 2)
+    return f"*{text}*"
+
+
+def _render_quotes(answer: Answer, limit: int) -> list[str]:
     if answer.abstained or not answer.citations:
         return [ABSTAIN_TEXT]
     parts: list[str] = []
@@ -302,3 +344,42 @@ def _article_line(position: int, article: ArticleInfo, title: str) -> str:
     line += f", {escape(article.date)}" if article.date else ""
     count = article.sentences
     return f"{line} ({count} sentence{'s' if count != 1 else ''})"
+
+
+# --- autocomplete -------------------------------------------------------------------------------
+
+
+def article_choices(articles: Sequence[ArticleInfo], typed: str) -> list[tuple[str, str]]:
+    """The autocomplete choices for an article option: ``(name, id)`` pairs, at most 25.
+
+    An article matches when every word typed is in its id or title (any case). Matches whose id or
+    title starts with what was typed come first, then the newest. Names are "title (id)" on one
+    line within 100 characters; an id longer than 100 characters cannot be a choice's value and is
+    left out (``/articles`` still shows it).
+    """
+    wanted = typed.casefold().split()
+    start = " ".join(wanted)
+    matches: list[tuple[bool, ArticleInfo]] = []
+    for article in articles:
+        if not article.id or len(article.id) > CHOICE_LIMIT:
+            continue
+        title = " ".join(article.title.split()).casefold()
+        if not all(word in f"{article.id.casefold()} {title}" for word in wanted):
+            continue
+        prefix = bool(start) and (article.id.casefold().startswith(start) or title.startswith(start))
+        matches.append((prefix, article))
+    # Stable sorts, last key first: prefix matches first, then the newest (ISO dates sort as text;
+    # undated ones last), then by id.
+    matches.sort(key=lambda m: m[1].id)
+    matches.sort(key=lambda m: m[1].date, reverse=True)
+    matches.sort(key=lambda m: not m[0])
+    return [(_choice_name(a), a.id) for _, a in matches[:MAX_CHOICES]]
+
+
+def _choice_name(article: ArticleInfo) -> str:
+    title = neutralize_mentions(" ".join(article.title.split()))
+    suffix = f" ({article.id})"
+    room = CHOICE_LIMIT - len(suffix)
+    if not title or room < 12:
+        return article.id
+    return shorten(title, room) + suffix

@@ -46,3 +46,10 @@ async def send(
         ephemeral=ephemeral,
         reference=reference,  # type: ignore[arg-type]  # None is accepted: no reference
     )
+
+
+async def post(channel: discord.abc.Messageable, text: str) -> discord.Message:
+    """Send ``text`` into ``channel`` (a thread the bot started, mostly), with the same guarantees as
+    :func:`send`: no mentions, no link previews, within the limit."""
+    content = shorten(neutralize_mentions(text), MESSAGE_LIMIT)
+    return await channel.send(content, allowed_mentions=NO_MENTIONS, suppress_embeds=True)

@@ -64,6 +64,14 @@ class SearchConfig:
 
 
 @dataclass(frozen=True)
+class GuildConfig:
+    """The corpus and index of one Discord server (``bot.guilds``); both keys are required."""
+
+    corpus_dir: Path
+    index_dir: Path
+
+
+@dataclass(frozen=True)
 class BotConfig:
     command_prefix: str = "!"
     qa_channels: list[int] = field(default_factory=list)  # channel ids where every message is a question
@@ -73,6 +81,12 @@ class BotConfig:
     cooldown_seconds: float = 30.0  # ... in this many seconds
     max_attachment_bytes: int = 1_000_000
     articles_page_size: int = 15
+    # Answers to /ask and mentions start a public thread named after the question; every message in
+    # a thread the bot started is a question to it, remembered per thread. False: plain replies.
+    threads: bool = True
+    # Servers with their own articles: guild id -> its corpus_dir and index_dir (relative paths are
+    # relative to the config file). A server without an entry uses the top-level ones.
+    guilds: dict[int, GuildConfig] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -139,6 +153,12 @@ def load_config(
             config.model, cache_dir=_resolve(base, cache, None) if cache is not None else default_cache_dir()
         ),
     )
+    if config.bot.guilds:
+        guilds = {
+            guild_id: GuildConfig(_resolve(base, g.corpus_dir, None), _resolve(base, g.index_dir, None))
+            for guild_id, g in config.bot.guilds.items()
+        }
+        config = config.replace(bot=dataclasses.replace(config.bot, guilds=guilds))
     _check_values(config, str(file))
     return config
 
@@ -169,6 +189,10 @@ def _build(cls: type, raw: dict[str, Any], file: str, prefix: str) -> Any:
     values: dict[str, Any] = {}
     for name, value in raw.items():
         values[name] = _coerce(hints[name], value, file, f"{prefix}{name}")
+    for name, f in known.items():
+        required = f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        if required and name not in values:
+            raise ConfigError(f"{file}: '{prefix}{name}' is missing (needed here: {', '.join(sorted(known))})")
     return cls(**values)
 
 
@@ -184,6 +208,16 @@ def _coerce(hint: Any, value: Any, file: str, key: str) -> Any:
             return None
         (inner,) = [o for o in options if o is not type(None)]
         return _coerce(inner, value, file, key)
+    if origin is dict:
+        key_hint, value_hint = typing.get_args(hint)
+        if not isinstance(value, dict):
+            raise ConfigError(f"{file}: '{key}' must be a mapping, got {value!r}")
+        out: dict[Any, Any] = {}
+        for k, v in value.items():
+            if key_hint is int and (not isinstance(k, int) or isinstance(k, bool) or k <= 0):
+                raise ConfigError(f"{file}: the keys of '{key}' must be ids (whole numbers), got {k!r}")
+            out[k] = _coerce(value_hint, v, file, f"{key}.{k}")
+        return out
     if origin is list:
         (inner,) = typing.get_args(hint)
         if not isinstance(value, list):
@@ -239,11 +273,25 @@ def _check_values(config: Config, file: str) -> None:
         if not ok:
             value = _get(config, key)
             raise ConfigError(f"{file}: '{key}' must be {rule}, got {value!r}")
+    _check_guilds(config, file)
     for entry in config.articles.allowed_private_hosts:
         try:
             parse_allowed_host(entry)
         except FetchError as exc:
             raise ConfigError(f"{file}: {exc}") from None
+
+
+def _check_guilds(config: Config, file: str) -> None:
+    """Each server's corpus and index are its own: shared with another server or with the default,
+    an /add or a re-index in one would change what the other quotes."""
+    owners: dict[Path, str] = {config.corpus_dir: "the default corpus_dir", config.index_dir: "the default index_dir"}
+    for guild_id, guild in config.bot.guilds.items():
+        for name, folder in (("corpus_dir", guild.corpus_dir), ("index_dir", guild.index_dir)):
+            key = f"bot.guilds.{guild_id}.{name}"
+            other = owners.get(folder)
+            if other is not None:
+                raise ConfigError(f"{file}: '{key}' is {folder}, the same folder as {other}; each server needs its own")
+            owners[folder] = f"'{key}'"
 
 
 def _get(config: Config, dotted: str) -> Any:

@@ -49,11 +49,19 @@ class Engine:
     Args:
         config: The loaded configuration.
         encoder: The embedding model; loaded on first need from ``config.model`` when not given.
+        reader: The trained reader; loaded on first need when not given (engines may share one).
         notice: Told, in one line each, what a slow step is doing (the one-time model export) and
             that the index is older than the corpus; logged at INFO when not given.
     """
 
-    def __init__(self, config: Config, *, encoder: Encoder | None = None, notice: Notice | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        encoder: Encoder | None = None,
+        reader: Reader | None = None,
+        notice: Notice | None = None,
+    ) -> None:
         self.config = config
         self.notice: Notice = notice or log.info
         self._encoder = encoder
@@ -63,7 +71,7 @@ class Engine:
         self._load_lock = threading.Lock()
         self._write_lock = threading.Lock()
         self._weights = Weights.load()
-        self._reader: Reader | None = None
+        self._reader: Reader | None = reader  # a loaded one may be shared: its session is thread-safe
         self._stale_checked: str | None = None  # the build whose staleness was last said
 
     # --- heavy things, loaded once ------------------------------------------------------------

@@ -17,6 +17,7 @@ from ..render import page_of, render_articles, render_report
 from ..replies import send
 
 if TYPE_CHECKING:
+    from index.engine import Engine
     from index.models import BuildReport
 
     from ..client import CitebotBot
@@ -33,9 +34,10 @@ class Corpus(commands.Cog):
 
     def __init__(self, bot: CitebotBot) -> None:
         self.bot = bot
-        # One index write at a time. The engine refuses a second writer too (BusyError, also across
-        # processes); the lock lets the bot answer "already re-indexing" before deferring or downloading.
-        self._writing = asyncio.Lock()
+        # One index write at a time per index (each server in bot.guilds has its own). The engine
+        # refuses a second writer too (BusyError, also across processes); the lock lets the bot
+        # answer "already re-indexing" before deferring or downloading.
+        self._locks: dict[int, asyncio.Lock] = {}
         # Discord's own hint hides these commands from members without Manage Server. With admin
         # roles configured it would hide them from those roles too, so it is then left off and the
         # bot's check alone decides (it decides in every case; the hint is cosmetic).
@@ -52,7 +54,8 @@ class Corpus(commands.Cog):
     @is_admin()
     async def reindex(self, ctx: Context) -> None:
         """Rescan the corpus folder: embed new and changed articles, drop removed ones."""
-        await self._write(ctx, "Re-index", lambda: asyncio.to_thread(self.bot.engine.rebuild))
+        engine = self.bot.engine_for(ctx.guild)
+        await self._write(ctx, engine, "Re-index", lambda: asyncio.to_thread(engine.rebuild))
 
     @commands.hybrid_command(name="add", description="Add an article from a .txt/.md/.html file or a URL (admins)")  # type: ignore[arg-type]
     @app_commands.describe(file="A .txt, .md or .html article", url="An http(s) link to an article")
@@ -63,6 +66,7 @@ class Corpus(commands.Cog):
         if (file is None) == (url is None):
             await send(ctx, "Attach one .txt, .md or .html file, or give one http(s) URL.", ephemeral=True)
             return
+        engine = self.bot.engine_for(ctx.guild)
         if file is not None:
             cap = self.bot.config.bot.max_attachment_bytes
             # Discord reports the size before anything is downloaded: a file over the cap is never fetched.
@@ -75,18 +79,20 @@ class Corpus(commands.Cog):
                 )
                 return
             attachment = file
-            await self._write(ctx, f"Add {file.filename}", lambda: self._add_attachment(attachment, cap))
+            await self._write(
+                ctx, engine, f"Add {file.filename}", lambda: self._add_attachment(engine, attachment, cap)
+            )
         else:
             link = (url or "").strip()
-            await self._write(ctx, "Add from URL", lambda: asyncio.to_thread(self.bot.engine.add_url, link))
+            await self._write(ctx, engine, "Add from URL", lambda: asyncio.to_thread(engine.add_url, link))
 
-    async def _add_attachment(self, file: discord.Attachment, cap: int) -> BuildReport:
+    async def _add_attachment(self, engine: Engine, file: discord.Attachment, cap: int) -> BuildReport:
         data = await file.read()
         if len(data) > cap:  # the reported size was wrong; refuse what arrived all the same
             from index.errors import ArticleError
 
             raise ArticleError(f"{file.filename} is {len(data):,} bytes, over the limit of {cap:,}")
-        return await asyncio.to_thread(self.bot.engine.add_bytes, file.filename, data)
+        return await asyncio.to_thread(engine.add_bytes, file.filename, data)
 
     @commands.hybrid_command(name="remove", description="Remove an article from the index by its id (admins)")  # type: ignore[arg-type]
     @app_commands.describe(article_id="The article's id, as /articles shows it")
@@ -95,14 +101,16 @@ class Corpus(commands.Cog):
     async def remove(self, ctx: Context, article_id: str) -> None:
         """Remove one article (its file moves to corpus/.removed/)."""
         article_id = article_id.strip().strip("`")
-        await self._write(ctx, f"Remove {article_id}", lambda: asyncio.to_thread(self.bot.engine.remove, article_id))
+        engine = self.bot.engine_for(ctx.guild)
+        await self._write(ctx, engine, f"Remove {article_id}", lambda: asyncio.to_thread(engine.remove, article_id))
 
-    async def _write(self, ctx: Context, title: str, job: Callable[[], Awaitable[BuildReport]]) -> None:
-        """Run one index write at a time; a second one is told so at once instead of queueing."""
-        if self._writing.locked() or self.bot.engine.busy:
+    async def _write(self, ctx: Context, engine: Engine, title: str, job: Callable[[], Awaitable[BuildReport]]) -> None:
+        """Run one write at a time on an index; a second one is told so at once instead of queueing."""
+        lock = self._locks.setdefault(id(engine), asyncio.Lock())
+        if lock.locked() or engine.busy:
             await send(ctx, ALREADY_INDEXING, ephemeral=True)
             return
-        async with self._writing:
+        async with lock:
             log.info("%s by user %s started", ctx.command, ctx.author.id)
             # Deferral for a slash command; questions keep being answered from the old index meanwhile.
             async with ctx.typing():
@@ -126,7 +134,7 @@ class Corpus(commands.Cog):
     async def articles(self, ctx: Context, page: commands.Range[int, 1, 10_000] = 1) -> None:
         """List the indexed articles, a page at a time (open to everyone: it only reads)."""
         async with ctx.typing():  # reading may reload a newly published index
-            infos = await asyncio.to_thread(self.bot.engine.articles)
+            infos = await asyncio.to_thread(self.bot.engine_for(ctx.guild).articles)
         listing = page_of(infos, page, self.bot.config.bot.articles_page_size)
         await send(ctx, render_articles(listing, prefix=self.bot.config.bot.command_prefix))
 

@@ -15,17 +15,28 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass
+from typing import Protocol
 from urllib.parse import urlsplit
 
 import numpy as np
 
 from ..errors import QuestionError
-from ..store.folder import StoredArticle
 from ..store.snapshot import Snapshot
 
 KEYS = ("since", "until", "source", "article")
 _SPAN = re.compile(r"(\d{1,4})([dw])")
 _INLINE = re.compile(r"(?<!\S)(since|until|source|article):(\S+)", re.IGNORECASE)
+
+
+class Described(Protocol):
+    """What a filter reads of an article (a stored article, or the ArticleInfo that ``list`` shows)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def date(self) -> str: ...
+    @property
+    def source(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -46,7 +57,7 @@ class Filters:
         """``since 2024-11-01, source dawn.com``."""
         return ", ".join(f"{k} {v}" for k, v in self.to_dict().items())
 
-    def allows(self, article: StoredArticle) -> bool:
+    def allows(self, article: Described) -> bool:
         if self.article is not None and article.id != self.article:
             return False
         if self.source is not None and not _source_matches(self.source, article.source):

@@ -2,9 +2,11 @@
 
 The bot under test is the real one: it logs in over HTTP (``GET /users/@me``), syncs its slash
 commands (``PUT .../commands``), answers interactions (``POST /interactions/.../callback``, then
-``POST /webhooks/...`` followups) and downloads attachments, all against an aiohttp server on
-127.0.0.1. Only the gateway is replaced: INTERACTION_CREATE and GUILD_CREATE payloads, shaped as
-Discord sends them, are handed to the bot's connection state parsers.
+``POST /webhooks/...`` followups), starts threads (``POST /channels/.../messages/.../threads``),
+posts into them and downloads attachments, all against an aiohttp server on 127.0.0.1. Only the
+gateway is replaced: GUILD_CREATE, INTERACTION_CREATE (commands and autocomplete), MESSAGE_CREATE
+and THREAD_CREATE payloads, shaped as Discord sends them, are handed to the bot's connection state
+parsers; a thread the bot starts is announced to it with THREAD_CREATE, as Discord does.
 
 Used by ``tests/bot/test_http_payloads.py`` and ``bench/bot_load.py``.
 """
@@ -37,6 +39,12 @@ CHANNEL_ID = 777000000000000004
 OWNER_ID = 777000000000000005
 EDITORS_ROLE_ID = 777000000000000006
 EDITORS_ROLE = "Editors"
+FORUM_ID = 777000000000000007  # a forum channel in the server (answered when listed in bot.qa_channels)
+
+APPLICATION_COMMAND = 2  # interaction types
+AUTOCOMPLETE = 4
+PUBLIC_THREAD = 11  # channel types
+FORUM = 15
 
 # @everyone's permissions in a fresh server: read, send, embed, attach, history... but not Manage Server.
 MEMBER_PERMISSIONS = discord.Permissions(
@@ -124,10 +132,17 @@ class FakeDiscord:
 
     def __init__(self, *, reject_token: bool = False) -> None:
         self.reject_token = reject_token
+        # Answer thread creation with 403 Missing Permissions (no Create Public Threads permission).
+        self.refuse_threads = False
         self.requests: list[Recorded] = []
         self.cdn: dict[str, bytes] = {}  # path under /cdn -> bytes
         self.command_ids: dict[str, int] = {}
         self.interactions: dict[str, Interaction] = {}  # by token
+        self.channels: dict[int, dict[str, Any]] = {}  # every channel and thread of the servers, by id
+        self.messages: dict[int, dict[str, Any]] = {}  # every message created or fed, by id
+        self.threads: dict[int, dict[str, Any]] = {}  # threads created through the API, by id
+        self._originals: dict[str, int] = {}  # interaction token -> id of its first message
+        self._bots: list[discord.Client] = []  # told about threads they start (THREAD_CREATE)
         self.port = 0
         self._runner: web.AppRunner | None = None
         self._changed: asyncio.Condition | None = None  # made in start(), on the serving loop
@@ -222,13 +237,78 @@ class FakeDiscord:
             return _json(self._registered(body or [], path))
         if re.fullmatch(r"/interactions/\d+/[^/]+/callback", path):
             return _json(self._callback(path, body or {}))
-        if re.fullmatch(r"/webhooks/\d+/[^/]+(/messages/@original)?", path) or re.fullmatch(
-            r"/channels/\d+/messages", path
-        ):
-            return _json(message_payload(body or {}))
+        webhook = re.fullmatch(r"/webhooks/\d+/([^/]+)(/messages/@original)?", path)
+        if webhook:
+            return self._webhook(method, webhook.group(1), bool(webhook.group(2)), body or {})
+        posted = re.fullmatch(r"/channels/(\d+)/messages", path)
+        if posted and method == "POST":
+            return _json(self._store(message_payload(body or {}, **self._where(int(posted.group(1))))))
+        fetched = re.fullmatch(r"/channels/(\d+)/messages/(\d+)", path)
+        if fetched and method == "GET":
+            found = self.messages.get(int(fetched.group(2)))
+            if found is None or found["channel_id"] != fetched.group(1):
+                return _json({"message": "Unknown Message", "code": 10008}, status=404)
+            return _json(found)
+        started = re.fullmatch(r"/channels/(\d+)/messages/(\d+)/threads", path)
+        if started and method == "POST":
+            return self._start_thread(int(started.group(1)), int(started.group(2)), body or {})
+        created = re.fullmatch(r"/channels/(\d+)/threads", path)
+        if created and method == "POST":
+            return self._start_thread(int(created.group(1)), None, body or {})
         if re.fullmatch(r"/channels/\d+/typing", path):
             return web.Response(status=204)
         return _json({"message": f"404: no fake for {method} {path}", "code": 0}, status=404)
+
+    def _where(self, channel_id: int) -> dict[str, int]:
+        """The channel and server ids of a message created in ``channel_id``."""
+        channel = self.channels.get(channel_id)
+        guild_id = int(channel["guild_id"]) if channel else GUILD_ID
+        return {"channel_id": channel_id, "guild_id": guild_id}
+
+    def _store(self, message: dict[str, Any]) -> dict[str, Any]:
+        self.messages[int(message["id"])] = message
+        return message
+
+    def _webhook(self, method: str, token: str, original: bool, body: dict[str, Any]) -> web.Response:
+        """Followups and the original response: after a deferral the first followup *is* the
+        original response (it replaces "thinking…"), so both name the same message."""
+        interaction = self.interactions.get(token)
+        where = self._where(int(interaction.payload["channel_id"])) if interaction else {}
+        if original and token in self._originals:
+            message = self.messages[self._originals[token]]
+            if method == "PATCH":
+                message = {**message, "content": body.get("content", message["content"])}
+            return _json(self._store(message))
+        message = self._store(message_payload(body, **where))
+        self._originals.setdefault(token, int(message["id"]))
+        return _json(message)
+
+    def _start_thread(self, channel_id: int, message_id: int | None, body: dict[str, Any]) -> web.Response:
+        """A thread on a message (its id is the message's, as Discord makes it), or a new one in a channel."""
+        if self.refuse_threads:
+            return _json({"message": "Missing Permissions", "code": 50013}, status=403)
+        parent = self.channels.get(channel_id)
+        if parent is None or parent["type"] not in (0, 5, FORUM):
+            return _json({"message": "Cannot execute action on this channel type", "code": 50024}, status=400)
+        if message_id is not None and message_id in self.threads:
+            return _json({"message": "A thread has already been created for this message", "code": 160004}, 400)
+        name = str(body.get("name") or "")
+        if not 1 <= len(name) <= 100:
+            return _json({"message": "Invalid Form Body", "code": 50035, "errors": {"name": name}}, status=400)
+        thread = thread_payload(
+            message_id or snowflake(),
+            channel_id,
+            name,
+            owner_id=BOT_ID,
+            guild_id=int(parent["guild_id"]),
+            auto_archive_duration=int(body.get("auto_archive_duration") or 1440),
+        )
+        self.threads[int(thread["id"])] = thread
+        self.channels[int(thread["id"])] = thread
+        for bot in self._bots:  # the gateway announces the new thread to its creator
+            state: Any = bot._connection
+            state.parse_thread_create({**thread, "newly_created": True})
+        return _json(thread)
 
     def _app_info(self) -> dict[str, Any]:
         return {
@@ -319,10 +399,67 @@ class FakeDiscord:
             "content_type": "text/plain; charset=utf-8",
         }
 
-    def connect(self, bot: discord.Client) -> None:
-        """Tell the bot about its server, as the gateway's GUILD_CREATE does after READY."""
+    def connect(self, bot: discord.Client, *guilds: dict[str, Any]) -> None:
+        """Tell the bot about its servers, as the gateway's GUILD_CREATE does after READY.
+
+        Args:
+            bot: The logged-in bot.
+            guilds: GUILD_CREATE payloads (:func:`guild_payload`); the one test server when none.
+        """
         state: Any = bot._connection  # the gateway's parsers, fed directly
-        state.parse_guild_create(guild_payload())
+        if bot not in self._bots:
+            self._bots.append(bot)
+        for guild in guilds or (guild_payload(),):
+            for channel in guild["channels"]:
+                self.channels[int(channel["id"])] = {**channel, "guild_id": guild["id"]}
+            state.parse_guild_create(guild)
+
+    def message(
+        self,
+        bot: discord.Client,
+        content: str,
+        *,
+        channel_id: int = CHANNEL_ID,
+        user_id: int = 888000000000000001,
+        message_id: int | None = None,
+    ) -> dict[str, Any]:
+        """Feed the bot one MESSAGE_CREATE from a member, as the gateway would (in a thread: the
+        thread's id as ``channel_id``). A mention of the bot in ``content`` is listed as Discord does."""
+        where = self._where(channel_id)
+        payload = message_payload({"content": content}, **where)
+        payload.update(
+            id=str(message_id or snowflake()),
+            author=user_payload(user_id, f"user{user_id % 1000}"),
+            member=member_payload(),
+            webhook_id=None,
+            application_id=None,
+            flags=0,
+            mentions=[user_payload(BOT_ID, "citebot", bot=True)] if f"<@{BOT_ID}>" in content else [],
+        )
+        self._store(payload)
+        state: Any = bot._connection
+        state.parse_message_create(payload)
+        return payload
+
+    def forum_post(
+        self,
+        bot: discord.Client,
+        title: str,
+        content: str,
+        *,
+        forum_id: int = FORUM_ID,
+        user_id: int = 888000000000000001,
+    ) -> int:
+        """A member opens a post in a forum: THREAD_CREATE, then the post's first message (whose id is
+        the thread's) as MESSAGE_CREATE, in the order the gateway sends them. Returns the thread id."""
+        forum = self.channels[forum_id]
+        thread = thread_payload(snowflake(), forum_id, title, owner_id=user_id, guild_id=int(forum["guild_id"]))
+        thread_id = int(thread["id"])
+        self.channels[thread_id] = thread
+        state: Any = bot._connection
+        state.parse_thread_create({**thread, "newly_created": True})
+        self.message(bot, content, channel_id=thread_id, user_id=user_id, message_id=thread_id)
+        return thread_id
 
     def slash(
         self,
@@ -334,6 +471,7 @@ class FakeDiscord:
         roles: tuple[int, ...] = (),
         permissions: int = MEMBER_PERMISSIONS,
         attachments: list[dict[str, Any]] | None = None,
+        channel_id: int = CHANNEL_ID,
     ) -> Interaction:
         """Feed the bot one slash-command INTERACTION_CREATE, as the gateway would.
 
@@ -345,16 +483,59 @@ class FakeDiscord:
             roles: Their role ids.
             permissions: Their resolved permissions in the channel (Discord computes these).
             attachments: Attachment objects for the ``resolved`` section.
+            channel_id: Where it is invoked (a thread's id in a thread); its server follows.
         """
+        return self._interact(
+            bot, APPLICATION_COMMAND, name, options, None, user_id, roles, permissions, attachments, channel_id
+        )
+
+    def autocomplete(
+        self,
+        bot: discord.Client,
+        name: str,
+        options: dict[str, Any],
+        focused: str,
+        *,
+        user_id: int = 888000000000000001,
+        channel_id: int = CHANNEL_ID,
+    ) -> Interaction:
+        """Feed the bot an APPLICATION_COMMAND_AUTOCOMPLETE interaction (type 4): the member is typing
+        option ``focused`` (its partial value in ``options``); the bot answers with callback type 8."""
+        return self._interact(
+            bot, AUTOCOMPLETE, name, options, focused, user_id, (), MEMBER_PERMISSIONS, None, channel_id
+        )
+
+    def choices(self, interaction: Interaction) -> list[dict[str, Any]]:
+        """The choices the bot offered for an autocomplete interaction."""
+        (answer,) = [r for r in self.for_interaction(interaction) if r.path.endswith("/callback")]
+        assert answer.json["type"] == 8, answer.json  # APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
+        return list(answer.json["data"]["choices"])
+
+    def _interact(
+        self,
+        bot: discord.Client,
+        kind: int,
+        name: str,
+        options: dict[str, Any] | None,
+        focused: str | None,
+        user_id: int,
+        roles: tuple[int, ...],
+        permissions: int,
+        attachments: list[dict[str, Any]] | None,
+        channel_id: int,
+    ) -> Interaction:
         interaction_id = snowflake()
         token = f"token-{interaction_id}"
+        channel = self.channels.get(channel_id) or channel_payload()
+        guild_id = int(channel["guild_id"])
         data: dict[str, Any] = {
             "id": str(self.command_ids.get(name, 0)),
             "name": name,
             "type": 1,
-            "guild_id": str(GUILD_ID),
+            "guild_id": str(guild_id),
             "options": [
                 {"name": key, "type": _option_type(value, attachments), "value": value}
+                | ({"focused": True} if key == focused else {})
                 for key, value in (options or {}).items()
             ],
         }
@@ -363,30 +544,22 @@ class FakeDiscord:
         payload = {
             "id": str(interaction_id),
             "application_id": str(APP_ID),
-            "type": 2,
+            "type": kind,
             "token": token,
             "version": 1,
-            "guild_id": str(GUILD_ID),
-            "channel_id": str(CHANNEL_ID),
-            "channel": channel_payload(),
+            "guild_id": str(guild_id),
+            "channel_id": str(channel["id"]),
+            "channel": channel,
             "member": {
+                **member_payload(roles),
                 "user": user_payload(user_id, f"user{user_id % 1000}"),
-                "roles": [str(r) for r in roles],
                 "permissions": str(permissions),
-                "joined_at": "2025-01-01T00:00:00+00:00",
-                "deaf": False,
-                "mute": False,
-                "flags": 0,
-                "pending": False,
-                "nick": None,
-                "avatar": None,
-                "premium_since": None,
             },
             "app_permissions": str(MANAGER_PERMISSIONS),
             "locale": "en-GB",
             "guild_locale": "en-GB",
             "entitlements": [],
-            "authorizing_integration_owners": {"0": str(GUILD_ID)},
+            "authorizing_integration_owners": {"0": str(guild_id)},
             "context": 0,
             "attachment_size_limit": 10 * 1024 * 1024,
             "data": data,
@@ -408,12 +581,28 @@ def _option_type(value: Any, attachments: list[dict[str, Any]] | None) -> int:
     return 3  # STRING
 
 
-def channel_payload() -> dict[str, Any]:
+def member_payload(roles: tuple[int, ...] = ()) -> dict[str, Any]:
+    """The ``member`` part of a message or an interaction (the user is given beside it)."""
     return {
-        "id": str(CHANNEL_ID),
+        "roles": [str(r) for r in roles],
+        "joined_at": "2025-01-01T00:00:00+00:00",
+        "deaf": False,
+        "mute": False,
+        "flags": 0,
+        "pending": False,
+        "nick": None,
+        "avatar": None,
+        "premium_since": None,
+    }
+
+
+def channel_payload(channel_id: int = CHANNEL_ID, guild_id: int = GUILD_ID, name: str = "news-desk") -> dict[str, Any]:
+    """A text channel."""
+    return {
+        "id": str(channel_id),
         "type": 0,
-        "guild_id": str(GUILD_ID),
-        "name": "news-desk",
+        "guild_id": str(guild_id),
+        "name": name,
         "position": 0,
         "permission_overwrites": [],
         "nsfw": False,
@@ -421,6 +610,64 @@ def channel_payload() -> dict[str, Any]:
         "topic": None,
         "last_message_id": None,
         "rate_limit_per_user": 0,
+    }
+
+
+def forum_payload(channel_id: int = FORUM_ID, guild_id: int = GUILD_ID, name: str = "questions") -> dict[str, Any]:
+    """A forum channel: every post in it is a thread whose first message has the thread's id."""
+    return {
+        "id": str(channel_id),
+        "type": FORUM,
+        "guild_id": str(guild_id),
+        "name": name,
+        "position": 1,
+        "permission_overwrites": [],
+        "nsfw": False,
+        "parent_id": None,
+        "topic": None,
+        "last_message_id": None,
+        "rate_limit_per_user": 0,
+        "available_tags": [],
+        "default_reaction_emoji": None,
+        "default_sort_order": None,
+        "default_forum_layout": 0,
+        "default_thread_rate_limit_per_user": 0,
+        "flags": 0,
+    }
+
+
+def thread_payload(
+    thread_id: int,
+    parent_id: int,
+    name: str,
+    *,
+    owner_id: int,
+    guild_id: int = GUILD_ID,
+    auto_archive_duration: int = 1440,
+) -> dict[str, Any]:
+    """A public thread (a thread channel object, as Discord returns and announces it)."""
+    now = dt.datetime.now(dt.UTC).isoformat()
+    return {
+        "id": str(thread_id),
+        "type": PUBLIC_THREAD,
+        "guild_id": str(guild_id),
+        "parent_id": str(parent_id),
+        "owner_id": str(owner_id),
+        "name": name,
+        "last_message_id": None,
+        "rate_limit_per_user": 0,
+        "message_count": 0,
+        "member_count": 1,
+        "total_message_sent": 0,
+        "flags": 0,
+        "applied_tags": [],
+        "thread_metadata": {
+            "archived": False,
+            "auto_archive_duration": auto_archive_duration,
+            "archive_timestamp": now,
+            "locked": False,
+            "create_timestamp": now,
+        },
     }
 
 
@@ -438,18 +685,23 @@ def role_payload(role_id: int, name: str, permissions: int, position: int) -> di
     }
 
 
-def guild_payload() -> dict[str, Any]:
-    """A GUILD_CREATE for one server with an "Editors" role (named in the test config) and a channel."""
+def guild_payload(
+    guild_id: int = GUILD_ID, channels: list[dict[str, Any]] | None = None, name: str = "Newsroom"
+) -> dict[str, Any]:
+    """A GUILD_CREATE for one server with an "Editors" role (named in the test config) and its
+    channels: by default the text channel and the forum of the test server."""
     return {
-        "id": str(GUILD_ID),
-        "name": "Newsroom",
+        "id": str(guild_id),
+        "name": name,
         "icon": None,
         "owner_id": str(OWNER_ID),
         "roles": [
-            role_payload(GUILD_ID, "@everyone", MEMBER_PERMISSIONS, 0),
-            role_payload(EDITORS_ROLE_ID, EDITORS_ROLE, MEMBER_PERMISSIONS, 1),
+            role_payload(guild_id, "@everyone", MEMBER_PERMISSIONS, 0),
+            role_payload(
+                EDITORS_ROLE_ID if guild_id == GUILD_ID else guild_id + 1, EDITORS_ROLE, MEMBER_PERMISSIONS, 1
+            ),
         ],
-        "channels": [channel_payload()],
+        "channels": channels if channels is not None else [channel_payload(), forum_payload()],
         "members": [
             {
                 "user": user_payload(BOT_ID, "citebot", bot=True),
@@ -483,12 +735,12 @@ def guild_payload() -> dict[str, Any]:
     }
 
 
-def message_payload(body: dict[str, Any]) -> dict[str, Any]:
-    """The message Discord returns for a created or edited message."""
+def message_payload(body: dict[str, Any], channel_id: int = CHANNEL_ID, guild_id: int = GUILD_ID) -> dict[str, Any]:
+    """The message Discord returns for a message the bot created or edited in ``channel_id``."""
     return {
         "id": str(snowflake()),
-        "channel_id": str(CHANNEL_ID),
-        "guild_id": str(GUILD_ID),
+        "channel_id": str(channel_id),
+        "guild_id": str(guild_id),
         "author": user_payload(BOT_ID, "citebot", bot=True),
         "content": body.get("content") or "",
         "timestamp": dt.datetime.now(dt.UTC).isoformat(),

@@ -20,12 +20,17 @@ def test_intents_are_minimal() -> None:
     assert default.guilds and default.guild_messages and default.message_content
     assert not (default.members or default.presences or default.dm_messages or default.guild_reactions)
 
-    mentions_only = intents_for(with_bot(Config(), command_prefix="", qa_channels=[]))
+    mentions_only = intents_for(with_bot(Config(), command_prefix="", qa_channels=[], threads=False))
     assert mentions_only.guilds and mentions_only.guild_messages
     assert not mentions_only.message_content  # mentions and slash commands work without it
 
-    qa = intents_for(with_bot(Config(), command_prefix="", qa_channels=[1]))
+    qa = intents_for(with_bot(Config(), command_prefix="", qa_channels=[1], threads=False))
     assert qa.message_content
+
+    # Discord sends the text of a message in a thread the bot started only with the intent, and a
+    # follow-up there needs no mention.
+    threads = intents_for(with_bot(Config(), command_prefix="", qa_channels=[], threads=True))
+    assert threads.message_content
 
 
 @pytest.mark.asyncio

@@ -64,13 +64,20 @@ async def test_slash_commands_sync_to_the_test_guild(http_bot: tuple[FakeDiscord
         name: {o["name"]: (o["type"], o.get("required", False)) for o in c["options"]} for name, c in commands.items()
     }
     assert options == {
-        "ask": {"question": (3, True)},
+        "ask": {
+            "question": (3, True),
+            "since": (3, False),
+            "until": (3, False),
+            "source": (3, False),
+            "article": (3, False),
+        },
         "reindex": {},
         "add": {"file": (11, False), "url": (3, False)},
         "remove": {"article_id": (3, True)},
         "articles": {"page": (4, False)},
     }
     assert commands["articles"]["options"][0]["min_value"] == 1
+    assert [o["name"] for o in commands["ask"]["options"] if o.get("autocomplete")] == ["article"]
     for name in ("reindex", "add", "remove"):
         assert commands[name]["dm_permission"] is False
         # Admin roles are configured, so Discord's Manage Server hint would hide the commands from them.

@@ -19,6 +19,7 @@ BOT_MODULES = (
     "bot.errors",
     "bot.render",
     "bot.replies",
+    "bot.threads",
 )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -32,7 +33,10 @@ def pings_nobody(allowed: dict[str, object] | None) -> bool:
 
 @pytest_asyncio.fixture
 async def world(news_engine: Engine, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[Harness]:
-    bot = create_bot(news_engine.config, news_engine)
+    # dpytest has no threads: these tests cover bot.threads: false, answers as replies (threads are
+    # tested against the loopback fake, tests/bot/test_threads.py).
+    settings = dataclasses.replace(news_engine.config.bot, threads=False)
+    bot = create_bot(news_engine.config.replace(bot=settings), news_engine)
     harness = await configure(bot, QA_CHANNEL_ID, EDITORS_ROLE)
     record_payloads(monkeypatch, harness)
     yield harness
