@@ -19,18 +19,13 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments import EVAL_SETS
 from index.config import load_config
 from index.evaluate import eval_engine, is_hit, load_question_set
 from index.store import NumpyIndex, load_snapshot
 from index.store.snapshot import Snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SETS = (
-    "eval/news/questions.jsonl",
-    "eval/heldout/questions.jsonl",
-    "eval/chat/questions.jsonl",
-    "../shared/eval/xquad-dev/questions.jsonl",
-)
 
 
 def pooled(s: Snapshot) -> np.ndarray:
@@ -46,7 +41,7 @@ def pooled(s: Snapshot) -> np.ndarray:
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("sets", nargs="*", default=list(DEFAULT_SETS))
+    p.add_argument("sets", nargs="*", default=list(EVAL_SETS))
     args = p.parse_args(argv)
     config = load_config(ROOT / "config.yaml")
     print(f"{'set':10s} {'chunks':>9s}  {'hit@1':>6s} {'hit@3':>6s} {'abst P':>6s} {'abst R':>6s}")

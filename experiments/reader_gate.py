@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from experiments import EVAL_SETS
 from index.answer.features import features, question_features
 from index.answer.model import rank
 from index.answer.normalize import normalize
@@ -36,12 +37,6 @@ from index.evaluate import Question, eval_engine, is_hit, load_question_set
 from index.store import Snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_SETS = (
-    "eval/news/questions.jsonl",
-    "eval/heldout/questions.jsonl",
-    "eval/chat/questions.jsonl",
-    "../shared/eval/xquad-dev/questions.jsonl",
-)
 DEPTH = 5
 
 
@@ -115,7 +110,7 @@ def replay(cases: Sequence[Case], depth: int, margin: float | None, weights) -> 
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("sets", nargs="*", default=list(DEFAULT_SETS))
+    p.add_argument("sets", nargs="*", default=list(EVAL_SETS))
     args = p.parse_args(argv)
     from index.answer.model import Weights
 

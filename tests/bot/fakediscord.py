@@ -616,17 +616,9 @@ def channel_payload(channel_id: int = CHANNEL_ID, guild_id: int = GUILD_ID, name
 def forum_payload(channel_id: int = FORUM_ID, guild_id: int = GUILD_ID, name: str = "questions") -> dict[str, Any]:
     """A forum channel: every post in it is a thread whose first message has the thread's id."""
     return {
-        "id": str(channel_id),
+        **channel_payload(channel_id, guild_id, name),
         "type": FORUM,
-        "guild_id": str(guild_id),
-        "name": name,
         "position": 1,
-        "permission_overwrites": [],
-        "nsfw": False,
-        "parent_id": None,
-        "topic": None,
-        "last_message_id": None,
-        "rate_limit_per_user": 0,
         "available_tags": [],
         "default_reaction_emoji": None,
         "default_sort_order": None,
