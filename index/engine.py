@@ -15,6 +15,8 @@ from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+import numpy as np
+
 from . import corpus as corpus_folder
 from .answer import Conversation, Filters, Pipeline, Ranked, Weights
 from .answer.context import ask_in_context
@@ -23,7 +25,7 @@ from .config import Config, default_cache_dir
 from .embed import Encoder, Notice, OnnxEncoder, ensure_export, load_encoder
 from .errors import ArticleError, BusyError, IndexMismatchError, IndexMissingError, NotFoundError, QuestionError
 from .models import Answer, Article, ArticleInfo, BuildReport
-from .reader import Reader
+from .reader import Candidate, Reader
 from .store import BUILD_HINT, Expectation, Snapshot, current_build, load_snapshot, write_lock
 from .text.articles import SUFFIXES, check_id, id_for_name, parse_article, read_article_with_bytes
 from .text.fetch import fetch_url
@@ -167,7 +169,7 @@ class Engine:
 
     def pipeline(self, snap: Snapshot | None = None) -> Pipeline:
         """The answer pipeline over ``snap`` (the published index by default)."""
-        reader = self.reader if self.config.search.read and self._weights.reader is not None else None
+        reader = _FirstRead(self) if self.config.search.read and self._weights.reader is not None else None
         return Pipeline(snap or self.snapshot(), self.encoder, self._weights, self.config.search, reader)
 
     @property
@@ -365,3 +367,14 @@ class Engine:
             with self._encoder_lock:
                 self._encoder = None  # loaded from the damaged files: load the new export instead
         return OnnxEncoder(export, threads=os.cpu_count() or 1)
+
+
+class _FirstRead:
+    """The engine's reader, loaded when a question first needs it: most questions are no close call,
+    and loading it (0.3 to 0.7 s here) would otherwise delay every cold ``ask``."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+
+    def logits(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
+        return self._engine.reader.logits(question, candidates)

@@ -43,5 +43,10 @@ def test_the_engine_asks_the_reader_only_when_it_reads(make_engine: Callable[...
     assert "Bushra Bibi" in off.ask("who led the protest?").citations[0].text
     assert off._reader is None  # never loaded
     on = Engine(off.config.replace(search=off.config.search.__class__(read=5)), encoder=off.encoder)
+    pipe = on.pipeline()
+    assert on._reader is None and pipe.reads  # loaded when a close call is first read, not before
+    snap = pipe.snapshot
+    assert pipe.reader is not None
+    scores = pipe.reader.logits("who led the protest?", candidates(snap, list(snap.article_rows(0))[:2]))
+    assert on._reader is not None and scores.shape == (2,)
     assert "Bushra Bibi" in on.ask("who led the protest?").citations[0].text
-    assert (on._reader is not None) == (on._weights.reader is not None)
