@@ -21,6 +21,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from ..chatter import is_question
 from ..errors import citebot_error, report_error
 from ..render import article_choices, render_answer, slow_down_text, thread_name, usage_text
 from ..replies import post, send
@@ -161,7 +162,10 @@ class Ask(commands.Cog):
         if self.threads and message.id == channel.id and self.is_qa_forum_post(channel):
             return None  # the first message of a forum post: on_thread_create answers it, with the title
         in_own_thread = self.threads and self.started_by_me(channel)
-        return message.content if mentioned or in_qa or in_own_thread else None
+        if mentioned:
+            return message.content
+        # Unaddressed: answered only when it reads as a question (bot.chatter), not "thanks!".
+        return message.content if (in_qa or in_own_thread) and is_question(message.content) else None
 
     def is_qa_forum_post(self, channel: object) -> bool:
         """Whether ``channel`` is a post (a thread) in a forum listed in ``bot.qa_channels``."""

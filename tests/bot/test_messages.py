@@ -70,6 +70,18 @@ async def test_a_message_in_a_qa_channel_is_a_question(world: Harness) -> None:
 
 
 @pytest.mark.asyncio
+async def test_chatter_in_a_qa_channel_gets_no_reply_and_a_question_without_a_mark_does(world: Harness) -> None:
+    for chatter in ("thanks!", "lol", "👍", "https://dawn.com/news/1", "great job"):
+        await world.say(chatter, channel=world.qa)
+    assert world.replies() == []
+    await world.say("when did the Alder Street library reopen", channel=world.qa)
+    (reply,) = world.replies()
+    assert "Alder Street library in Hatherley reopened on Tuesday" in reply.content
+    await world.say(f"{world.mention} thanks!", channel=world.qa)  # addressed: always answered
+    assert len(world.replies()) == 1
+
+
+@pytest.mark.asyncio
 async def test_chatter_elsewhere_is_left_alone(world: Harness) -> None:
     await world.say("who led the protest?")  # no mention, not a Q&A channel
     await world.say("!thanks")  # not a command
