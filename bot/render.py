@@ -134,7 +134,7 @@ def answer_note(answer: Answer) -> str:
     """
     bits = []
     if answer.filters:
-        bits.append("Within: " + ", ".join(f"{key} {value}" for key, value in answer.filters.items()) + ".")
+        bits.append(f"Within: {answer.filters_text}.")
     if answer.read_as:
         bits.append(f"Read as: {' '.join(answer.read_as.split())}")
     if not bits:

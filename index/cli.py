@@ -8,7 +8,6 @@ fetched; 8 no such article; 9 the index folder cannot be written.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import re
@@ -287,7 +286,7 @@ def chat(state: State, top_k: int | None, **filter_values: str | None) -> None:
             continue
         try:
             inline, question = split_inline(line)
-            filters = dataclasses.replace(base, **{k: v for k, v in vars(inline).items() if v is not None})
+            filters = base.overridden_by(inline)
             answer = engine.ask(question, top_k=top_k, filters=filters, conversation=talk)
         except CitebotError as exc:
             if exc.exit_code != ExitCode.BAD_INPUT:
@@ -329,7 +328,7 @@ def _print_answer(answer: Answer, as_json: bool) -> None:
     if answer.read_as:
         _say(f"   (read as: {answer.read_as})")
     if answer.filters:
-        _say("   (within: " + ", ".join(f"{k} {v}" for k, v in answer.filters.items()) + ")")
+        _say(f"   (within: {answer.filters_text})")
     if answer.abstained:
         click.echo("The indexed articles don't say.")
     for n, c in enumerate(answer.citations, 1):

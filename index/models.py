@@ -70,6 +70,11 @@ class Citation:
         return ("…" if self.cut_start else "") + self.text + ("…" if self.cut_end else "")
 
 
+def describe_filters(values: dict[str, str]) -> str:
+    """Filters as strings by name, for people: ``since 2024-11-01, source dawn.com``."""
+    return ", ".join(f"{k} {v}" for k, v in values.items())
+
+
 @dataclass(frozen=True)
 class Answer:
     """The engine's reply to one question: ranked citations, best first, or an abstention."""
@@ -80,6 +85,11 @@ class Answer:
     reason: str = ""
     filters: dict[str, str] = field(default_factory=dict)  # the filters that applied (answer.filters)
     read_as: str = ""  # how a follow-up was read against its conversation; "" when as asked
+
+    @property
+    def filters_text(self) -> str:
+        """The filters that applied, for people: ``since 2024-11-01, source dawn.com``."""
+        return describe_filters(self.filters)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

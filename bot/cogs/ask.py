@@ -239,17 +239,15 @@ class Ask(commands.Cog):
         from index.answer.filters import make_filters, split_inline
 
         inline, rest = split_inline(text)
-        given = {key: value for key, value in (options or {}).items() if value is not None and value.strip()}
-        if given:
-            merged = {**inline.to_dict(), **given}
-            filters = make_filters(
-                since=merged.get("since"),
-                until=merged.get("until"),
-                source=merged.get("source"),
-                article=merged.get("article"),
+        given = options or {}
+        filters = inline.overridden_by(
+            make_filters(
+                since=given.get("since"),
+                until=given.get("until"),
+                source=given.get("source"),
+                article=given.get("article"),
             )
-        else:
-            filters = inline
+        )
         return (None if filters.is_empty() else filters), rest
 
     async def _check_scope(self, engine: Engine, filters: Filters) -> None:
@@ -258,14 +256,13 @@ class Ask(commands.Cog):
         Reads the article list in a worker thread, for at most a second: when the index is slow to
         load, the engine refuses the question itself after the deferral (the same line, shown to all).
         """
-        from index.errors import QuestionError
+        from index.answer.filters import allowed_articles
 
         try:
             infos = await asyncio.wait_for(asyncio.to_thread(engine.articles), SCOPE_CHECK_SECONDS)
         except (TimeoutError, citebot_error()):
             return  # the engine asks and refuses with its own words
-        if not any(filters.allows(info) for info in infos):
-            raise QuestionError(f"no indexed article matches {filters.describe()}")
+        allowed_articles(filters, infos)  # raises the engine's own QuestionError when none passes
 
     def _place(self, ctx: Context) -> Place:
         """In a thread, its conversation; in a text channel, a new one for the thread the answer starts."""

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from ..errors import QuestionError
+from ..models import describe_filters
 from ..store.snapshot import Snapshot
 
 KEYS = ("since", "until", "source", "article")
@@ -55,7 +57,16 @@ class Filters:
 
     def describe(self) -> str:
         """``since 2024-11-01, source dawn.com``."""
-        return ", ".join(f"{k} {v}" for k, v in self.to_dict().items())
+        return describe_filters(self.to_dict())
+
+    def overridden_by(self, other: Filters) -> Filters:
+        """These filters with each one ``other`` sets taking its place (options over inline ones).
+
+        Raises:
+            QuestionError: The merged ``since`` is after the merged ``until``.
+        """
+        merged = Filters(**{k: getattr(other, k) if getattr(other, k) is not None else getattr(self, k) for k in KEYS})
+        return _checked(merged)
 
     def allows(self, article: Described) -> bool:
         if self.article is not None and article.id != self.article:
@@ -105,16 +116,20 @@ def make_filters(
     Raises:
         QuestionError: A date that does not parse, or ``since`` after ``until``.
     """
-    start = parse_when(since, today) if since and since.strip() else None
-    end = parse_when(until, today) if until and until.strip() else None
-    if start is not None and end is not None and start > end:
-        raise QuestionError(f"since {start} is after until {end}: no article can match")
-    return Filters(
-        since=start,
-        until=end,
-        source=source.strip().lower() if source and source.strip() else None,
-        article=article.strip() if article and article.strip() else None,
+    return _checked(
+        Filters(
+            since=parse_when(since, today) if since and since.strip() else None,
+            until=parse_when(until, today) if until and until.strip() else None,
+            source=source.strip().lower() if source and source.strip() else None,
+            article=article.strip() if article and article.strip() else None,
+        )
     )
+
+
+def _checked(filters: Filters) -> Filters:
+    if filters.since is not None and filters.until is not None and filters.since > filters.until:
+        raise QuestionError(f"since {filters.since} is after until {filters.until}: no article can match")
+    return filters
 
 
 def split_inline(text: str, today: dt.date | None = None) -> tuple[Filters, str]:
@@ -139,10 +154,19 @@ def scope_of(s: Snapshot, filters: Filters | None) -> np.ndarray | None:
     """
     if filters is None or filters.is_empty():
         return None
-    allowed = np.array([filters.allows(a) for a in s.articles], dtype=bool)
+    return chunks_of(s, allowed_articles(filters, s.articles))
+
+
+def allowed_articles(filters: Filters, articles: Sequence[Described]) -> np.ndarray:
+    """Which of ``articles`` the filters allow, as a boolean array.
+
+    Raises:
+        QuestionError: None of them passes ("no indexed article matches since 2025-01-01").
+    """
+    allowed = np.array([filters.allows(a) for a in articles], dtype=bool)
     if not allowed.any():
         raise QuestionError(f"no indexed article matches {filters.describe()}")
-    return chunks_of(s, allowed)
+    return allowed
 
 
 def chunks_of(s: Snapshot, allowed: np.ndarray) -> np.ndarray:

@@ -1,8 +1,8 @@
 """Stage 3b, the trained reader: a cross-encoder reads the question against each of the best few
 sentences (with the sentence before and after it) and says how likely each is to answer.
 
-Its logit joins the sentence model's in a fitted two-feature model that re-orders those few, and
-the best logit joins the abstention model's features (``ReaderWeights``; ``python -m index fit``).
+Its logit joins the sentence model's in a fitted two-feature model that re-orders those few
+(``ReaderWeights``; ``python -m index fit``). Whether any answers is decided before, without it.
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from typing import Protocol
 
 import numpy as np
 
+from ..reader.serve import Candidate
 from ..store.snapshot import Snapshot
 from .query import Scored
 
 READ_FEATURES = ("sentence_logit", "reader_logit")
-
-Candidate = tuple[str, str, str]  # (sentence, previous sentence, next sentence); "" where there is none
 
 
 class SentenceReader(Protocol):
