@@ -26,8 +26,7 @@ import numpy as np
 
 from .answer.features import FEATURES, QUESTION_FEATURES, features, question_features
 from .answer.model import RERANK_FEATURES, WEIGHTS_FILE, ReaderWeights, Weights, close_call, rank, rerank
-from .answer.normalize import normalize
-from .answer.query import Query, Scored, prepare
+from .answer.query import Query, Scored
 from .answer.read import READ_FEATURES, SentenceReader, candidates, read_features, reorder
 from .answer.reread import residuals
 from .answer.retrieve import retrieve_chunks
@@ -81,12 +80,11 @@ def collect(
         engine = eval_engine(config, qset, encoder)
         encoder = engine.encoder
         snap = engine.snapshot()
-        english = engine.encoder.known_words()
-        texts = [normalize(" ".join(q.question.split()), snap, english) for q in qset.questions]
-        vectors = engine.encoder.encode(texts, batch_size=64)
+        # The pipeline's own first stage (normalize, embed), on every question of the set at once.
+        queries = engine.pipeline(snap).queries([" ".join(q.question.split()) for q in qset.questions])
         pending: list[tuple[int, list[tuple[str, str]]]] = []
-        for q, text, vec in zip(qset.questions, texts, vectors, strict=True):
-            query = prepare(text, vec)
+        for q, query in zip(qset.questions, queries, strict=True):
+            text = query.text
             chunks = retrieve_chunks(snap, query, candidates=config.search.candidates, keep=config.search.chunks)
             sids, x = features(snap, query, chunks)
             y = np.array(

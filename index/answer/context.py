@@ -59,15 +59,16 @@ def ask_in_context(
 def _search(pipe: Pipeline, question: str, reading: Reading, within: np.ndarray | None, top_k: int) -> Answer:
     """The articles quoted earlier first; when they give no answer, every article in the filters."""
     s = pipe.snapshot
+    query = pipe.queries([reading.text])  # embedded once for both searches
     if reading.prefer:
         preferred = chunks_of(s, np.array([a.id in reading.prefer for a in s.articles], dtype=bool))
         if within is not None:
             preferred = np.intersect1d(preferred, within, assume_unique=True)
         if len(preferred):
-            first = pipe.run([question], top_k=top_k, within=preferred, read_as=[reading.text])[0].answer
+            first = pipe.run([question], top_k=top_k, within=preferred, queries=query)[0].answer
             if not first.abstained:
                 return first
-    return pipe.run([question], top_k=top_k, within=within, read_as=[reading.text])[0].answer
+    return pipe.run([question], top_k=top_k, within=within, queries=query)[0].answer
 
 
 def next_sentence(s: Snapshot, question: str, last: Quote, filters: Filters | None) -> Answer:

@@ -65,29 +65,34 @@ class Pipeline:
         """The abstention threshold: the configured one, else the one fitted with the weights."""
         return self.search.abstain_below if self.search.abstain_below is not None else self.weights.abstain_below
 
+    def queries(self, texts: Sequence[str]) -> list[Query]:
+        """Each text normalized and embedded (one encoder call for all): what every later stage reads."""
+        s = self.snapshot
+        english = self.encoder.known_words()
+        normalized = [normalize(text, s, english) for text in texts]
+        vectors = self.encoder.encode(normalized, batch_size=max(1, len(normalized)))
+        return [prepare(text, vector) for text, vector in zip(normalized, vectors, strict=True)]
+
     def run(
         self,
         questions: Sequence[str],
         *,
         top_k: int,
         within: np.ndarray | None = None,
-        read_as: Sequence[str] | None = None,
+        queries: Sequence[Query] | None = None,
     ) -> list[Ranked]:
-        """Answer checked questions (as the user typed them: the answer repeats them so); every
-        question's normalized text is embedded in one call.
+        """Answer checked questions (as the user typed them: the answer repeats them so).
 
         Args:
             questions: The questions as asked.
             top_k: Most quotes per answer.
             within: Sorted chunk ids to answer from (filters, a conversation's articles); None: all.
-            read_as: What to search for each question instead of its own text (a follow-up read
-                against its conversation, answer.conversation); None: the questions themselves.
+            queries: The questions as :meth:`queries` prepared them, when the caller has them (a
+                follow-up read against its conversation is searched as its reading, and searched
+                twice when the conversation's articles give no answer); None: prepared here.
         """
         s, search = self.snapshot, self.search
-        english = self.encoder.known_words()
-        texts = [normalize(question, s, english) for question in (read_as or questions)]
-        vectors = self.encoder.encode(texts, batch_size=max(1, len(texts)))
-        queries = [prepare(text, vector) for text, vector in zip(texts, vectors, strict=True)]
+        queries = list(queries) if queries is not None else self.queries(questions)
         ranked: list[tuple[Query, list[Scored], float]] = []
         refused: list[bool] = []
         for query in queries:
