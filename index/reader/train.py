@@ -43,6 +43,12 @@ def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--data", type=Path, default=rdata.DATA_DIR, help="training data folder")
     p.add_argument("--budget-minutes", type=float, default=60.0, help="wall-clock minutes of training steps")
     p.add_argument("--resume", action="store_true", help="continue from WORK/checkpoint.pt")
+    p.add_argument(
+        "--init-from",
+        type=Path,
+        help="start from another run's checkpoint: its embeddings, its lower layers and its head (a smaller"
+        " reader from a trained larger one), reading on from where that run's data order stopped",
+    )
     p.add_argument("--layers", type=int, default=6, help="transformer layers kept (default: %(default)s)")
     p.add_argument("--max-length", type=int, default=MAX_LENGTH, help="word pieces per pair")
     p.add_argument("--groups-per-step", type=int, default=5, help="questions per step (x6 candidates)")
@@ -90,6 +96,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     model = build(args.layers)
     state: dict[str, Any] = {"step": 0, "elapsed": 0.0, "total_steps": None, "speed": None, "history": []}
+    if args.init_from is not None and not args.resume:
+        state["data_offset"] = _init_from(model, args.init_from, torch)
     if not args.skip_train:
         state = _train(args, model, groups, dataset, tokenizer, torch, state)
     else:
@@ -214,6 +222,18 @@ def _load_checkpoint(work: Path, torch: Any) -> dict[str, Any] | None:
     return dict(torch.load(path, map_location="cpu", weights_only=False))
 
 
+def _init_from(model: Any, path: Path, torch: Any) -> int:
+    """Copy every tensor of ``path``'s model that ``model`` has in the same shape; returns the first unseen group."""
+    ckpt = dict(torch.load(path, map_location="cpu", weights_only=False))
+    own = model.state_dict()
+    taken = {k: v for k, v in ckpt["model"].items() if k in own and own[k].shape == v.shape}
+    model.load_state_dict(taken, strict=False)
+    source = ckpt["state"]
+    offset = int(source.get("data_offset", 0)) + int(source["step"]) * int(source["config"]["groups_per_step"])
+    log.info("initialised %d of %d tensors from %s; data order from group %d", len(taken), len(own), path, offset)
+    return offset
+
+
 def _save_checkpoint(work: Path, model: Any, opt: Any, state: dict[str, Any], torch: Any) -> None:
     tmp = work / (CHECKPOINT + ".tmp")
     torch.save(
@@ -255,6 +275,8 @@ def _train(
             "listwise_weight": args.listwise_weight,
             "seed": args.seed,
             "budget_minutes": args.budget_minutes,
+            "init_from": str(args.init_from) if args.init_from else None,
+            "data_offset": int(state.get("data_offset", 0)),
         },
     )
 
@@ -270,12 +292,15 @@ def _train(
     last_ckpt = time.perf_counter()
     window: list[tuple[float, int, float]] = []  # (seconds, pairs, loss) of recent steps
     measure: list[float] = []
+    offset = int(state.get("data_offset", 0))
+    max_steps = min(max_steps, (len(groups) - offset) // gps)
     while state["step"] < max_steps and state["elapsed"] < budget:
         step = state["step"]
         started = time.perf_counter()
+        first = offset + step * gps
         feed, labels, spans = _batch(
-            groups[step * gps : (step + 1) * gps],
-            step * gps,
+            groups[first : first + gps],
+            first,
             dataset.contexts,
             tokenizer,
             args.max_length,
