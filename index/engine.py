@@ -24,7 +24,7 @@ from .builder import Progress, build_index, expectation
 from .config import Config, default_cache_dir
 from .embed import Encoder, Notice, OnnxEncoder, ensure_export, load_encoder
 from .errors import ArticleError, BusyError, IndexMismatchError, IndexMissingError, NotFoundError, QuestionError
-from .models import Answer, Article, ArticleInfo, BuildReport
+from .models import Answer, Article, ArticleInfo, BuildReport, Passage
 from .reader import Candidate, Reader
 from .store import BUILD_HINT, Expectation, Snapshot, current_build, load_snapshot, write_lock
 from .text.articles import SUFFIXES, check_id, id_for_name, parse_article, read_article_with_bytes
@@ -219,6 +219,25 @@ class Engine:
         """The indexed articles, by id."""
         snap = self.snapshot(check_model=False)
         return [ArticleInfo(a.id, a.title, a.date, a.source, a.reader_sentences) for a in snap.articles]
+
+    def passage(self, article_id: str, first: int, last: int) -> Passage:
+        """Sentences ``first`` to ``last`` (1-based, inclusive, clipped to the article) of an article.
+
+        ``passage(id, n - 2, n + 2)`` is quote ``n`` with two neighbours on each side;
+        ``passage(id, 1, 3)`` is the article's opening.
+
+        Raises:
+            NotFoundError: No indexed article has that id.
+        """
+        snap = self.snapshot(check_model=False)
+        idx = snap.by_id.get(article_id)
+        if idx is None:
+            raise NotFoundError(f"no article with id '{article_id}'; the list of articles shows the ids")
+        a = snap.articles[idx]
+        body = snap.article_text(idx)
+        picked = tuple((n, body[start:end]) for n, start, end in snap.numbered_spans(idx) if first <= n <= last)
+        link = a.source if a.source.startswith(("https://", "http://")) else ""
+        return Passage(ArticleInfo(a.id, a.title, a.date, a.source, a.reader_sentences), link, picked)
 
     # --- writing ------------------------------------------------------------------------------
 

@@ -59,6 +59,7 @@ class Result:
     abstained: bool = False
     articles: list[str] = field(default_factory=list)  # article ranking, when it differs from ``ranked``
     chunks: list[tuple[str, str]] = field(default_factory=list)  # tutorial pipeline: its chunks
+    shown: int = 3  # how many of ``ranked`` are shown (citebot: its citations; the rest are behind "More")
 
 
 def load_question_set(path: Path, corpus: Path | None, work_dir: Path) -> QuestionSet:
@@ -130,8 +131,9 @@ def run_citebot(engine: Engine, questions: Sequence[Question]) -> tuple[list[Res
         [ranked] = engine.ask_ranked([q.question], top_k=3)
         latencies.append((time.perf_counter() - started) * 1000)
         articles = _distinct(snap.article_of(x.sentence).id for x in ranked.scored)
-        quotes = [(c.article_id, c.text) for c in ranked.answer.citations]
-        results.append(Result(quotes, ranked.answer.abstained, articles[:DEPTH]))
+        answer = ranked.answer
+        quotes = [(c.article_id, c.text) for c in (*answer.citations, *answer.more)]
+        results.append(Result(quotes, answer.abstained, articles[:DEPTH], shown=len(answer.citations)))
     return results, latencies
 
 
@@ -282,6 +284,9 @@ def score(questions: Sequence[Question], results: Sequence[Result]) -> dict[str,
         return order.index(q.article_id) + 1 if q.article_id in order else None
 
     ranks = [article_rank(q, r) for q, r in answerable]
+    # Of the quotes shown to people for answerable questions, the share that answer.
+    shown = [is_hit(q, a, t) for q, r in answerable for a, t in r.ranked[: r.shown]]
+    answered = [r for _, r in answerable if not r.abstained]
     abstained_right = sum(1 for _, r in unanswerable if r.abstained)
     abstained_all = sum(1 for _, r in list(answerable) + list(unanswerable) if r.abstained)
     chunk_hits = [any(is_hit(q, a, t) for a, t in r.chunks[:1]) for q, r in answerable if r.chunks]
@@ -298,6 +303,8 @@ def score(questions: Sequence[Question], results: Sequence[Result]) -> dict[str,
         "hit@3": hit_at(3),
         "recall@5": _mean([rank is not None and rank <= 5 for rank in ranks]),
         "mrr@10": _mean([1.0 / rank if rank is not None and rank <= 10 else 0.0 for rank in ranks]),
+        "shown_precision": _mean(shown) if shown else None,
+        "quotes_shown": _mean([len(r.ranked[: r.shown]) for r in answered]) if answered else None,
         "abstain_precision": abstained_right / abstained_all if abstained_all else None,
         "abstain_recall": abstained_right / len(unanswerable) if unanswerable else None,
     }

@@ -63,6 +63,9 @@ class Citation:
     score: float
     cut_start: bool = False
     cut_end: bool = False
+    # The phrase that answers (the name for "who", the date for "when" ...) as (start, end) in
+    # ``text``, for showing in bold; None when it could not be found (the quote is shown plain).
+    highlight: tuple[int, int] | None = None
 
     @property
     def shown_text(self) -> str:
@@ -85,11 +88,32 @@ class Answer:
     reason: str = ""
     filters: dict[str, str] = field(default_factory=dict)  # the filters that applied (answer.filters)
     read_as: str = ""  # how a follow-up was read against its conversation; "" when as asked
+    # The next best quotes, not shown: each stands less well on its own than the shown ones (for "More").
+    more: tuple[Citation, ...] = ()
+    # On an abstention, the best sentence found when it clears a floor: shown marked as "may not answer".
+    closest: Citation | None = None
+    build_id: str = ""  # the index build that answered (feedback records it)
 
     @property
     def filters_text(self) -> str:
         """The filters that applied, for people: ``since 2024-11-01, source dawn.com``."""
         return describe_filters(self.filters)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Passage:
+    """Sentences of one article in order, e.g. a quote with its neighbours, or an article's opening.
+
+    ``sentences`` holds (number, text) pairs, numbered from 1 as a reader counts; ``link`` is the
+    article's source when that is a web address, else "".
+    """
+
+    article: ArticleInfo
+    link: str
+    sentences: tuple[tuple[int, str], ...]
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from dataclasses import dataclass
 
 from ..models import Answer, Citation
 from ..store.snapshot import Snapshot, sentence_hash
@@ -70,12 +71,40 @@ def cite(s: Snapshot, item: Scored) -> Citation | None:
     )
 
 
-def compose(s: Snapshot, question: str, scored: list[Scored], refuse: bool, k: int) -> Answer:
-    """The answer to a question: up to ``k`` checked, cited quotes of its candidates, or the refusal."""
+@dataclass(frozen=True)
+class Shown:
+    """Which quotes an answer shows: the first always; a later one only when it stands on its own,
+    scoring at least ``floor`` and at least ``ratio`` times the first quote's score. The rest (up to
+    ``more``) are offered behind "More". On an abstention the best sentence is offered as the closest
+    found when it scores at least ``closest_floor``. Fitted by ``python -m experiments.quote_floor``."""
+
+    floor: float = 0.0
+    ratio: float = 0.0
+    more: int = 5
+    closest_floor: float = 1.0
+
+
+def compose(
+    s: Snapshot, question: str, scored: list[Scored], refuse: bool, k: int, shown: Shown | None = None
+) -> Answer:
+    """The answer to a question: up to ``k`` checked, cited quotes of its candidates that stand on
+    their own (``shown``), the next ones as ``more``; or the refusal, with the closest sentence."""
+    shown = shown or Shown()
     if refuse:
-        return Answer(question=question, abstained=True, reason="no sentence is relevant enough")
-    picked = dedupe(s, scored, limit=k)
-    citations = tuple(c for c in (cite(s, x) for x in picked) if c is not None)
+        best = [x for x in scored[:1] if x.score >= shown.closest_floor]
+        closest = next(iter(_cited(s, best)), None)
+        return Answer(
+            question, abstained=True, reason="no sentence is relevant enough", closest=closest, build_id=s.build_id
+        )
+    citations = _cited(s, dedupe(s, scored, limit=k + shown.more))
     if not citations:
-        return Answer(question=question, abstained=True, reason="no quote could be verified")
-    return Answer(question=question, abstained=False, citations=citations)
+        return Answer(question, abstained=True, reason="no quote could be verified", build_id=s.build_id)
+    first = citations[0].score
+    stands = [c for c in citations[1:k] if c.score >= shown.floor and c.score >= shown.ratio * first]
+    quoted = (citations[0], *stands)
+    rest = tuple(c for c in citations[1:] if c not in stands)[: shown.more]
+    return Answer(question, abstained=False, citations=quoted, more=rest, build_id=s.build_id)
+
+
+def _cited(s: Snapshot, items: list[Scored]) -> list[Citation]:
+    return [c for c in (cite(s, x) for x in items) if c is not None]

@@ -81,6 +81,19 @@ class Snapshot:
         art = self.article_of(sid)
         return range(art.first_sentence, art.first_sentence + art.sentences)
 
+    def numbered_spans(self, idx: int) -> list[tuple[int, int, int]]:
+        """(number, start, end) of each sentence of article ``idx`` as a reader counts them: the pieces
+        of a sentence split for the model are one span."""
+        a = self.articles[idx]
+        rows = self.sentences[a.first_sentence : a.first_sentence + a.sentences]
+        spans: list[tuple[int, int, int]] = []
+        for number, start, end in zip(rows[:, 3].tolist(), rows[:, 1].tolist(), rows[:, 2].tolist(), strict=True):
+            if spans and spans[-1][0] == number:
+                spans[-1] = (number, spans[-1][1], end)
+            else:
+                spans.append((number, start, end))
+        return spans
+
     # --- sentences ------------------------------------------------------------------------------
 
     def sentence_span(self, sid: int) -> tuple[int, int]:

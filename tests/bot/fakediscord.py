@@ -42,6 +42,7 @@ EDITORS_ROLE = "Editors"
 FORUM_ID = 777000000000000007  # a forum channel in the server (answered when listed in bot.qa_channels)
 
 APPLICATION_COMMAND = 2  # interaction types
+COMPONENT = 3  # a button click or a select menu choice
 AUTOCOMPLETE = 4
 PUBLIC_THREAD = 11  # channel types
 FORUM = 15
@@ -348,6 +349,11 @@ class FakeDiscord:
         }
         if kind == 4:
             answer["resource"] = {"type": 4, "message": message_payload(body.get("data") or {})}
+        elif kind == 7:  # UPDATE_MESSAGE: the clicked message is edited in place
+            clicked = next((i for i in self.interactions.values() if str(i.id) == interaction_id), None)
+            original = clicked.payload.get("message") if clicked else None
+            edited = self._store({**original, **(body.get("data") or {})}) if original else None
+            answer["resource"] = {"type": 7, **({"message": edited} if edited else {})}
         else:
             answer["resource"] = {"type": kind}
         return answer
@@ -511,6 +517,26 @@ class FakeDiscord:
         assert answer.json["type"] == 8, answer.json  # APPLICATION_COMMAND_AUTOCOMPLETE_RESULT
         return list(answer.json["data"]["choices"])
 
+    def click(
+        self,
+        bot: discord.Client,
+        message_id: int,
+        custom_id: str,
+        *,
+        values: list[str] | None = None,
+        user_id: int = 888000000000000001,
+        roles: tuple[int, ...] = (),
+        permissions: int = MEMBER_PERMISSIONS,
+    ) -> Interaction:
+        """Feed the bot a MESSAGE_COMPONENT interaction (type 3): a member clicked the button
+        ``custom_id`` on the stored message ``message_id`` (or chose ``values`` in its select menu)."""
+        message = self.messages[message_id]
+        data: dict[str, Any] = {"custom_id": custom_id, "component_type": 2 if values is None else 3}
+        if values is not None:
+            data["values"] = values
+        channel_id = int(message["channel_id"])
+        return self._feed(bot, COMPONENT, custom_id, data, user_id, roles, permissions, channel_id, message)
+
     def _interact(
         self,
         bot: discord.Client,
@@ -524,15 +550,12 @@ class FakeDiscord:
         attachments: list[dict[str, Any]] | None,
         channel_id: int,
     ) -> Interaction:
-        interaction_id = snowflake()
-        token = f"token-{interaction_id}"
         channel = self.channels.get(channel_id) or channel_payload()
-        guild_id = int(channel["guild_id"])
         data: dict[str, Any] = {
             "id": str(self.command_ids.get(name, 0)),
             "name": name,
             "type": 1,
-            "guild_id": str(guild_id),
+            "guild_id": str(channel["guild_id"]),
             "options": [
                 {"name": key, "type": _option_type(value, attachments), "value": value}
                 | ({"focused": True} if key == focused else {})
@@ -541,6 +564,25 @@ class FakeDiscord:
         }
         if attachments:
             data["resolved"] = {"attachments": {a["id"]: a for a in attachments}}
+        return self._feed(bot, kind, name, data, user_id, roles, permissions, channel_id, None)
+
+    def _feed(
+        self,
+        bot: discord.Client,
+        kind: int,
+        name: str,
+        data: dict[str, Any],
+        user_id: int,
+        roles: tuple[int, ...],
+        permissions: int,
+        channel_id: int,
+        message: dict[str, Any] | None,
+    ) -> Interaction:
+        """Build an INTERACTION_CREATE payload around ``data`` and hand it to the bot's state."""
+        interaction_id = snowflake()
+        token = f"token-{interaction_id}"
+        channel = self.channels.get(channel_id) or channel_payload()
+        guild_id = int(channel["guild_id"])
         payload = {
             "id": str(interaction_id),
             "application_id": str(APP_ID),
@@ -564,6 +606,8 @@ class FakeDiscord:
             "attachment_size_limit": 10 * 1024 * 1024,
             "data": data,
         }
+        if message is not None:
+            payload["message"] = message
         interaction = Interaction(interaction_id, token, name, time.perf_counter(), payload)
         self.interactions[token] = interaction
         state: Any = bot._connection
