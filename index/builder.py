@@ -134,11 +134,15 @@ def _embed_pending(
     texts: list[str] = []
     for i, article in pending:
         texts += [article.text[a:b] for a, b, _ in parts[i].sentences]
+    # Each distinct text is embedded once: syndicated copies of an article repeat most of its
+    # sentences word for word, and a repeated sentence has the same vector wherever it stands.
+    distinct: dict[str, int] = {}
+    where = np.array([distinct.setdefault(t, len(distinct)) for t in texts], dtype=np.int64)
     if on_total:
-        on_total(len(texts))
+        on_total(len(distinct))
     # One encode call for everything new, so the encoder can batch texts of equal length together.
     # Only sentences are embedded: a chunk's vector is pooled from its sentences' (pool_chunks).
-    vectors = encoder.encode(texts, batch_size=batch_size, progress=progress) if texts else None
+    vectors = encoder.encode(list(distinct), batch_size=batch_size, progress=progress)[where] if texts else None
     at = 0
     for i, _ in pending:
         p = parts[i]
@@ -147,7 +151,7 @@ def _embed_pending(
         p.sentence_vectors = vectors[at : at + n]
         p.chunk_vectors = pool_chunks(p.sentence_vectors, p.chunks)
         at += n
-    return at
+    return len(distinct)
 
 
 def pool_chunks(sentence_vectors: np.ndarray, chunks: np.ndarray) -> np.ndarray:

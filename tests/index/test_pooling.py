@@ -35,3 +35,20 @@ def test_a_build_embeds_each_sentence_once_and_pools_the_chunks(make_engine: Cal
         np.testing.assert_allclose(
             snap.vectors("chunk", slice(cid, cid + 1))[0], mean / np.linalg.norm(mean), atol=1e-5
         )
+
+
+def test_a_sentence_repeated_in_a_syndicated_copy_is_embedded_once(make_engine: Callable[..., Engine]) -> None:
+    engine = make_engine(build=False)
+    original = SEED.read_text(encoding="utf-8")
+    lines = original.split("\n")
+    (engine.config.corpus_dir / "original.txt").write_text(original, encoding="utf-8")
+    # The copy: the same article with one more sentence at the end (one new text to embed).
+    copy = "\n".join([*lines, "", "The wire copy adds that talks with the protesters resumed on Wednesday."])
+    (engine.config.corpus_dir / "wire-copy.txt").write_text(copy, encoding="utf-8")
+    report = engine.rebuild()
+    snap = engine.snapshot()
+    assert len(snap.sentences) == 18 + 19
+    assert report.embedded_sentences == 19  # the copy's 18 repeated sentences took the original's vectors
+    first, second = (snap.by_id[a] for a in ("original", "wire-copy"))
+    rows = [range(snap.articles[i].first_sentence, snap.articles[i].first_sentence + 18) for i in (first, second)]
+    np.testing.assert_array_equal(snap.vectors("sentence", rows[0]), snap.vectors("sentence", rows[1]))
