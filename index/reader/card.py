@@ -21,6 +21,39 @@ def _fmt(x: Any) -> str:
     return f"{x:.3f}" if isinstance(x, float) else str(x)
 
 
+def _share(tr: dict[str, Any]) -> float:
+    """The share of one pass over the training groups that the weights saw (with any run they started from)."""
+    return float(tr["questions_seen"]) / float(tr.get("groups_total") or 44_890)
+
+
+def _lineage(tr: dict[str, Any]) -> str:
+    cfg = tr.get("config") or {}
+    first = int(tr.get("init_from_groups") or 0)
+    if not cfg.get("init_from"):
+        return ""
+    return (
+        f"\n\nThis run started from the checkpoint of an earlier run (6 layers, 128 word pieces: `python -m"
+        f" index.reader.train --budget-minutes 78 --val-per-source 60`): its embeddings, its lower"
+        f" {cfg.get('layers')} layers and its head, and read on from group {first:,} of the same data order, so"
+        f" no group was read twice."
+    )
+
+
+def _rates(tr: dict[str, Any]) -> str:
+    rates = [h["pairs_per_s"] for h in tr.get("history") or [] if "pairs_per_s" in h]
+    if not rates:
+        return "the rate was not logged later"
+    return f"the rate then varied between {min(rates):.1f} and {max(rates):.1f} pairs/s"
+
+
+def _seen(tr: dict[str, Any]) -> str:
+    both = " (this run's and those of the run it started from)" if tr.get("init_from_groups") else ""
+    return (
+        f"{tr['pairs_seen']:,} pairs from {tr['questions_seen']:,} question groups{both}: about"
+        f" {_share(tr):.2f} of one pass over the {int(tr.get('groups_total') or 44_890):,} training groups."
+    )
+
+
 def model_card(meta: dict[str, Any]) -> str:
     """The card's Markdown text."""
     tr = meta["training"]
@@ -104,13 +137,12 @@ Command: `{tr["command"]}`
 Loss: binary cross-entropy per pair plus (weight {cfg.get("listwise_weight")}) a softmax over each
 answerable question's candidates; AdamW, lr {cfg.get("lr")}, 40 warm-up steps then linear decay,
 {cfg.get("groups_per_step")} questions per step, seed {cfg.get("seed")}, torch {meta["versions"]["torch"]} on the 2-core CPU
-machine, `nice -n 19`, shared with other work.
+machine, at a low priority, shared with other work.{_lineage(tr)}
 
 Measured: {tr["steps"]} steps in {tr["train_minutes"]} minutes of training steps
 ({speed.get("seconds_per_step", float("nan")):.2f} s/step, {speed.get("pairs_per_second", float("nan")):.1f} pairs/s when the
-first steps were timed; the rate then varied between 2.5 and 13 pairs/s on cores shared with other jobs):
-{tr["pairs_seen"] / max(1.0, tr["train_minutes"] * 60):.1f} pairs/s on average, {tr["pairs_seen"]:,} pairs from {tr["questions_seen"]:,} question groups (about
-0.13 of one pass over the 44,890 training groups).
+first steps were timed; {_rates(tr)} on cores shared with other jobs):
+{_seen(tr)}
 
 ## Validation (held-out titles, through the ONNX files)
 
@@ -133,7 +165,7 @@ Accuracy by source:
 - English only; the vocabulary is MiniLM's uncased word pieces.
 - It reads one sentence with its two neighbours, at most {meta["max_length"]} word pieces: answers spread
   over several sentences, or needing the article's headline or date, are out of its sight.
-- Trained for {tr["train_minutes"]} minutes on two shared CPU cores, on about an eighth of one epoch; a longer run would likely do better.
+- Trained on two shared CPU cores on {_share(tr):.2f} of one epoch; a longer run would likely do better.
 - int8 quantises activations dynamically, one scale per tensor of the call: in a batch, a
   candidate's score would depend a little on the other candidates (measured: logit 1.44 alone, 0.75
   in a batch of 4). `Reader.logits` therefore scores each candidate in its own call, which measured

@@ -239,7 +239,9 @@ def export_and_ship(
     chosen = "int8" if int8_ok else "fp32"
     chosen_path = int8 if int8_ok else fp32
     used_steps = int(state["step"])
-    seen = groups[: used_steps * args.groups_per_step]
+    # A run started --init-from another read that run's groups first: count what the weights saw.
+    offset = int(state.get("data_offset", 0))
+    seen = groups[: offset + used_steps * args.groups_per_step]
     pairs_by_source: dict[str, int] = defaultdict(int)
     for g in seen:
         pairs_by_source[g.source] += len(g.items)
@@ -269,10 +271,13 @@ def export_and_ship(
             "speed": state.get("speed"),
             "pairs_seen": sum(pairs_by_source.values()),
             "questions_seen": len(seen),
+            "groups_total": len(groups),
+            "init_from_groups": offset,
             "pairs_by_source": dict(sorted(pairs_by_source.items())),
             "data_counts": dataset.counts,
             "held_out_titles": dataset.val_titles,
             "last_log": state["history"][-1] if state.get("history") else None,
+            "history": state.get("history") or [],
         },
         "validation": results,
         "torch_check": check,
