@@ -94,7 +94,7 @@ def asked(question: str) -> Asked | None:
             # "how much snow fell": any quantity; "how often", "what size", ...: no phrase to look for
             return Asked("number") if re.search(r"\bhow much\b", question) else None
         m = _COUNTED.search(question) if measure == "count" else None
-        counted = []
+        counted: list[str] = []
         for w in words(m.group(1)) if m else ():
             if w in STOPWORDS or len(counted) == 3:
                 break
@@ -159,7 +159,7 @@ def _dates(sentence: str, date: str) -> list[Span]:
     found = sorted(
         m.span()
         for name, pattern in _DATE_PATTERNS.items()
-        if not date or name == date or (date == "day" and name == "day")
+        if not date or name == date
         for m in pattern.finditer(sentence)
     )
     merged: list[Span] = []
@@ -239,7 +239,7 @@ def answer_span(question: str, sentence: str) -> Span | None:
         anchors = [i for i, (w, _, _) in enumerate(tokens) if w not in STOPWORDS and _stem(w) in own - _ASKING_STEMS]
         if not anchors:
             return None  # several, and nothing to tell them apart
-        found = [min(found, key=lambda s: (_distance(sentence, tokens, s, anchors), s[0]))]
+        found = [max(found, key=lambda s: (_closeness(sentence, tokens, s, anchors), -s[0]))]
     if not found:
         return None
     return _with_noun(tokens, found[0], wanted.counted) if wanted.counted else found[0]
@@ -250,7 +250,8 @@ def _people(sentence: str, tokens: list[tuple[str, int, int]], own: set[str]) ->
     is the interior minister" -> "Mohsin Naqvi" of "Interior Minister Mohsin Naqvi"), none whose last
     word the question says (the question's own "Matteo Ravasini", "Porthaven Citylink"); a person's
     name (two words or more, not after "the") before a single word or a thing's ("the Civic Alliance")."""
-    people, others = [], []
+    people: list[Span] = []
+    others: list[Span] = []
     for span in name_spans(sentence):
         inner = [(w, a, min(b, span[1])) for w, a, b in tokens if span[0] <= a < span[1]]
         if not inner or _stem(inner[-1][0]) in own:
@@ -337,21 +338,22 @@ def _with_noun(tokens: list[tuple[str, int, int]], span: Span, counted: frozense
     return (span[0], end)
 
 
-def _distance(sentence: str, tokens: list[tuple[str, int, int]], span: Span, anchors: list[int]) -> float:
-    """Words from the span to the nearest question word, a comma counting :data:`COMMA_WORDS`."""
-    if not anchors:
-        return float("inf")
-    inside = [i for i, (_, a, b) in enumerate(tokens) if span[0] <= a and b <= span[1]] or [
-        next((i for i, (_, a, _) in enumerate(tokens) if a >= span[0]), len(tokens))
-    ]
+def _closeness(sentence: str, tokens: list[tuple[str, int, int]], span: Span, anchors: list[int]) -> float:
+    """How near the span is to the question's words in the sentence: the sum over them of 1 / (1 +
+    the words between), a comma (a bracket, a colon, a dash) counting :data:`COMMA_WORDS` words, so
+    a candidate next to two of them beats one next to one; the question's words inside the span
+    do not count."""
+    inside = [i for i, (_, a, b) in enumerate(tokens) if span[0] <= a and b <= span[1]]
+    if not inside:
+        return 0.0
     lo, hi = inside[0], inside[-1]
-    best = float("inf")
+    total = 0.0
     for k in anchors:
         if lo <= k <= hi:
             continue  # the question's own word in the candidate ("four years" for "in the year to March")
         if k < lo:
-            gap, text = lo - k, sentence[tokens[k][2] : span[0]]
+            gap, between = lo - k, sentence[tokens[k][2] : span[0]]
         else:
-            gap, text = k - hi, sentence[span[1] : tokens[k][1]]
-        best = min(best, gap + COMMA_WORDS * len(re.findall(r"[,;:()\u2013\u2014]", text)))
-    return best
+            gap, between = k - hi, sentence[span[1] : tokens[k][1]]
+        total += 1 / (1 + gap + COMMA_WORDS * len(re.findall(r"[,;:()\u2013\u2014]", between)))
+    return total
