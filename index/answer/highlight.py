@@ -34,6 +34,8 @@ def read_question(question: str) -> str:
     ws = [w for w in words(question) if w]
     if not ws:
         return ""
+    if ws[0].endswith("s") and ws[0][:-1] in _LEADS:
+        ws[0] = ws[0][:-1]  # "whos", "wheres": "who's" without its apostrophe
     ws[0] = _closest(ws[0], _LEADS, changes=False) or ws[0]
     if ws[0] in ("who", "how") and len(ws) > 1 and ws[1] in _HOW_NEXT:
         ws[0] = "how"  # "hwo many" is both one swap from "who" and from "how"; "who many" is a "how" too
@@ -232,6 +234,8 @@ def answer_span(question: str, sentence: str) -> Span | None:
             found = _counted(sentence, tokens, found, wanted.counted)
     elif wanted.kind == "person":
         found = _people(sentence, tokens, own)
+        if _about_a_name(tokens, sentence, own):
+            return None  # "who is bushra bibi" asks what she is, which no name answers
     else:
         found = [s for s in name_spans(sentence) if _PLACE_BEFORE.search(sentence, 0, s[0])]
     found = [s for s in found if _says_more(tokens, s, own)]
@@ -258,9 +262,16 @@ def _people(sentence: str, tokens: list[tuple[str, int, int]], own: set[str]) ->
             continue
         kept = next(i for i, (w, _, _) in enumerate(inner) if _stem(w) not in own)
         trimmed = (inner[kept][1], span[1])
-        person = len(inner) > 1 and not _ARTICLE_BEFORE.search(sentence, 0, span[0])
+        person = len(sentence[span[0] : span[1]].split()) > 1 and not _ARTICLE_BEFORE.search(sentence, 0, span[0])
         (people if person else others).append(trimmed)
     return people or others
+
+
+def _about_a_name(tokens: list[tuple[str, int, int]], sentence: str, own: set[str]) -> bool:
+    """Whether every word the question has to say is a name the sentence gives ("who is bushra bibi")."""
+    said = own - _ASKING_STEMS - {stem_word(w) for w in STOPWORDS}
+    named = {_stem(w) for a, b in name_spans(sentence) for w, x, _ in tokens if a <= x < b and _stem(w) in own}
+    return bool(said) and said <= named
 
 
 _OF_ITS = re.compile(r"\s+of\s+(?:its|the|their|his|her|our|your|all)\s+$", re.I)
