@@ -268,9 +268,15 @@ def _people(sentence: str, tokens: list[tuple[str, int, int]], own: set[str]) ->
 
 
 def _about_a_name(tokens: list[tuple[str, int, int]], sentence: str, own: set[str]) -> bool:
-    """Whether every word the question has to say is a name the sentence gives ("who is bushra bibi")."""
+    """Whether every word the question has to say is in a name of the sentence that it names itself
+    (its last word is the question's): "who is bushra bibi" asks what she is. Not so for a title the
+    question says before another name ("who is the interior minister": "... Mohsin Naqvi")."""
     said = own - _ASKING_STEMS - {stem_word(w) for w in STOPWORDS}
-    named = {_stem(w) for a, b in name_spans(sentence) for w, x, _ in tokens if a <= x < b and _stem(w) in own}
+    named: set[str] = set()
+    for a, b in name_spans(sentence):
+        inner = [_stem(w) for w, x, _ in tokens if a <= x < b]
+        if inner and inner[-1] in own:
+            named.update(inner)
     return bool(said) and said <= named
 
 
