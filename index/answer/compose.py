@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from ..models import Answer, Citation
 from ..store.snapshot import Snapshot, sentence_hash
 from ..text.terms import words
+from .highlight import answer_span
 from .model import Scored
 
 
@@ -38,9 +39,10 @@ def dedupe(s: Snapshot, scored: list[Scored], *, limit: int, threshold: float = 
 MAX_QUOTE_CHARS = 1500
 
 
-def cite(s: Snapshot, item: Scored) -> Citation | None:
+def cite(s: Snapshot, item: Scored, question: str = "") -> Citation | None:
     """A citation for a scored sentence, or None when the stored text does not hold the sentence that
-    was split at build time (each piece's text is checked against the hash recorded then)."""
+    was split at build time (each piece's text is checked against the hash recorded then). The
+    phrase of the quote that answers ``question`` is its ``highlight`` (none for no question)."""
     art_idx = int(s.sentences[item.sentence, 0])
     article = s.articles[art_idx]
     body = s.article_text(art_idx)
@@ -56,8 +58,9 @@ def cite(s: Snapshot, item: Scored) -> Citation | None:
     if end - start > MAX_QUOTE_CHARS:
         start, end = spans[item.sentence - rows.start]
         cut_start, cut_end = item.sentence > rows.start, item.sentence < rows.stop - 1
+    text = body[start:end]  # a long sentence's cut piece: the highlight is found in what is quoted
     return Citation(
-        text=body[start:end],
+        text=text,
         article_id=article.id,
         title=article.title,
         date=article.date,
@@ -68,6 +71,7 @@ def cite(s: Snapshot, item: Scored) -> Citation | None:
         score=round(item.score, 4),
         cut_start=cut_start,
         cut_end=cut_end,
+        highlight=answer_span(question, text) if question else None,
     )
 
 
@@ -85,18 +89,28 @@ class Shown:
 
 
 def compose(
-    s: Snapshot, question: str, scored: list[Scored], refuse: bool, k: int, shown: Shown | None = None
+    s: Snapshot,
+    question: str,
+    scored: list[Scored],
+    refuse: bool,
+    k: int,
+    shown: Shown | None = None,
+    *,
+    highlight: bool = True,
 ) -> Answer:
     """The answer to a question: up to ``k`` checked, cited quotes of its candidates that stand on
-    their own (``shown``), the next ones as ``more``; or the refusal, with the closest sentence."""
+    their own (``shown``), the next ones as ``more``; or the refusal, with the closest sentence.
+    Each quote's phrase that answers the question is its highlight, unless ``highlight`` is False
+    (a quote chosen by a rule, such as the next sentence, answers no question of its own)."""
     shown = shown or Shown()
+    asked = question if highlight else ""
     if refuse:
         best = [x for x in scored[:1] if x.score >= shown.closest_floor]
-        closest = next(iter(_cited(s, best)), None)
+        closest = next(iter(_cited(s, best, asked)), None)
         return Answer(
             question, abstained=True, reason="no sentence is relevant enough", closest=closest, build_id=s.build_id
         )
-    citations = _cited(s, dedupe(s, scored, limit=k + shown.more))
+    citations = _cited(s, dedupe(s, scored, limit=k + shown.more), asked)
     if not citations:
         return Answer(question, abstained=True, reason="no quote could be verified", build_id=s.build_id)
     first = citations[0].score
@@ -106,5 +120,5 @@ def compose(
     return Answer(question, abstained=False, citations=quoted, more=rest, build_id=s.build_id)
 
 
-def _cited(s: Snapshot, items: list[Scored]) -> list[Citation]:
-    return [c for c in (cite(s, x) for x in items) if c is not None]
+def _cited(s: Snapshot, items: list[Scored], question: str) -> list[Citation]:
+    return [c for c in (cite(s, x, question) for x in items) if c is not None]

@@ -83,7 +83,8 @@ def next_sentence(s: Snapshot, question: str, last: Quote, filters: Filters | No
     following = next((r for r in rows if s.sentence_number(r) == last.sentence + 1), None)
     if following is None:
         return Answer(question, abstained=True, reason="the article ends with the last quote")
-    return compose(s, question, [Scored(following, RULE_SCORE, ())], False, 1)
+    # "what did she say next" asks for no name or number: the next sentence is quoted plain.
+    return compose(s, question, [Scored(following, RULE_SCORE, ())], False, 1, highlight=False)
 
 
 def _described(reading: Reading) -> str:

@@ -128,15 +128,22 @@ def question_measure(question_lower: str) -> str | None:
 
 def measure_present(measure: str, text: str, question_lower: str) -> float:
     """1.0 when ``text`` holds a number of ``measure`` (with its unit) that the question does not hold."""
-    if measure == "count":
-        found = [m.group(0).lower() for m in _COUNT.finditer(text) if not _YEAR.match(m.group(0))]
-    else:
-        found = [m.group(0).lower() for m in _MEASURE_PATTERNS[measure].finditer(text)]
-        if measure == "money":
-            found += [m.group(0) for m in _CURRENCY_SIGN.finditer(text)]
-        elif measure == "age":
-            found += [m.group(0).lower() for m in _AGED.finditer(text)]
+    found = [text[a:b].lower() for a, b in measure_spans(measure, text)]
     return 1.0 if any(f not in question_lower for f in found) else 0.0
+
+
+def measure_spans(measure: str, text: str) -> list[tuple[int, int]]:
+    """Where ``text`` holds a number of ``measure`` (see :data:`_MEASURES`): (start, end) of each, in
+    the order of the patterns (a count: any number but a year; money: a number with its currency, or
+    a currency sign and the digit after it; an age: "N years old", or "aged" and its digit)."""
+    if measure == "count":
+        return [m.span() for m in _COUNT.finditer(text) if not _YEAR.match(m.group(0))]
+    found = [m.span() for m in _MEASURE_PATTERNS[measure].finditer(text)]
+    if measure == "money":
+        found += [m.span() for m in _CURRENCY_SIGN.finditer(text)]
+    elif measure == "age":
+        found += [m.span() for m in _AGED.finditer(text)]
+    return found
 
 
 def question_kind(question: str) -> str:
@@ -180,12 +187,34 @@ def names(text: str) -> list[str]:
     name (:func:`_named`; "Officials said" is none), possessives dropped, a shorter form of a longer
     name ("Khan" after "Imran Khan") counted as the same name."""
     found: list[str] = []
-    for m in _NAME_RUN.finditer(text):
-        parts = [w for w in m.group(0).split() if not _NOT_NAMES.match(w)]
-        if not parts or (m.start() == 0 and len(parts) == 1 and not _NEXT_CAPITALIZED.match(text, m.end())):
-            continue
-        name = re.sub(r"['’]s$", "", " ".join(parts))
+    for _, parts in _name_runs(text):
+        name = re.sub(r"['’]s$", "", " ".join(w for _, w in parts))
         if any(name == f or name in f.split() or f in name.split() for f in found):
             continue
         found.append(name)
     return found
+
+
+def name_spans(text: str) -> list[tuple[int, int]]:
+    """Where the names of :func:`names` are in ``text``, every mention: (start, end) of each run of
+    capitalized words that reads as a name, without the words at its edges that are no name ("In",
+    "The") and without a possessive ("Khan's" -> "Khan")."""
+    spans = []
+    for m, parts in _name_runs(text):
+        start = m.start() + parts[0][0]
+        end = m.start() + parts[-1][0] + len(parts[-1][1])
+        possessive = re.search(r"['’]s$", text[start:end])
+        spans.append((start, end - (len(possessive.group(0)) if possessive else 0)))
+    return spans
+
+
+def _name_runs(text: str) -> list[tuple[re.Match[str], list[tuple[int, str]]]]:
+    """Each run of capitalized words that reads as a name, with its words that are not
+    :data:`_NOT_NAMES` as (offset in the run, word)."""
+    runs = []
+    for m in _NAME_RUN.finditer(text):
+        parts = [(w.start(), w.group(0)) for w in re.finditer(r"\S+", m.group(0)) if not _NOT_NAMES.match(w.group(0))]
+        if not parts or (m.start() == 0 and len(parts) == 1 and not _NEXT_CAPITALIZED.match(text, m.end())):
+            continue
+        runs.append((m, parts))
+    return runs

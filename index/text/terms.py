@@ -36,6 +36,18 @@ def words(text: str) -> list[str]:
     return out
 
 
+def word_spans(text: str) -> list[tuple[str, int, int]]:
+    """The words of :func:`words` with where they are: (word, start, end), ``text[start:end]`` the
+    token as written, possessive included. Matched on ``text`` itself, not its lower case, so the
+    offsets hold even where lowering changes a string's length ("İ")."""
+    out = []
+    for m in _TOKEN.finditer(text):
+        token = m.group(0).lower()
+        token = re.split(r"['’]", token, maxsplit=1)[0] if token.endswith(("'s", "’s")) else token
+        out.append((token, m.start(), m.end()))
+    return out
+
+
 def terms(text: str) -> list[str]:
     """Index terms of a text: words without stopwords, Snowball-stemmed."""
     return _STEMMER.stemWords([w for w in words(text) if w not in STOPWORDS])
