@@ -18,7 +18,7 @@ class ExitCode(enum.IntEnum):
     USAGE = 2  # a wrong command line (click's own code); for the bot: no DISCORD_TOKEN
     CONFIG = 3
     INDEX = 4  # no index yet, or one that does not fit the config
-    BAD_INPUT = 5  # a bad article or question; for build: some files were skipped, the rest indexed
+    BAD_INPUT = 5  # a bad article or question; build: some files skipped; ask on stdin: some lines refused
     BUSY = 6  # another build is running
     FETCH = 7  # a URL could not be fetched
     NOT_FOUND = 8  # no such article
