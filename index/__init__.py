@@ -15,6 +15,8 @@ from .models import Answer, Article, ArticleInfo, BuildReport, Citation, Sentenc
 if TYPE_CHECKING:
     from .engine import Engine
 
+__version__ = "0.1.0"  # the one place; pyproject.toml reads it (``citebot --version`` shows it)
+
 __all__ = [
     "Answer",
     "Article",
@@ -25,6 +27,7 @@ __all__ = [
     "Config",
     "Engine",
     "Sentence",
+    "__version__",
     "load_config",
 ]
 

@@ -2,14 +2,19 @@
 
 Exit codes: 0 ok (an abstention is an answer, not an error); 1 other error; 2 usage;
 3 config; 4 no index or an index that does not fit; 5 bad article or question (for ``build``:
-some files were skipped, the rest indexed); 6 another build is running; 7 a URL could not be
-fetched; 8 no such article; 9 the index folder cannot be written.
+some files were skipped, the rest indexed; for ``ask`` on standard input: some lines were refused,
+the rest answered); 6 another build is running; 7 a URL could not be fetched; 8 no such article;
+9 the index folder cannot be written; 130 interrupted (Ctrl-C).
+
+The global options (``--config``, ``-q``, ...) go before or after the command's name; colour and
+bold are for a terminal only, and never with ``NO_COLOR`` set.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import sys
 from collections.abc import Callable, Iterator
@@ -18,13 +23,17 @@ from typing import Any, NoReturn
 
 import click
 
+from . import __version__
 from .answer import Conversation, Filters, make_filters, split_inline
 from .config import Config, load_config
 from .engine import Engine
-from .errors import CitebotError, ExitCode
-from .models import Answer, BuildReport
+from .errors import CitebotError, ExitCode, program_named
+from .models import Answer, BuildReport, Citation
 
 log = logging.getLogger(__name__)
+
+# The prompt of ``ask`` without a question on a terminal; it says how to end, as there is no /quit.
+PROMPT = "Question (Ctrl-D to end): "
 
 # Line breaks and tabs inside article text are layout, not content: one space keeps a quote or a
 # table row on its line. (U+0085 is C1 NEL; U+2028/U+2029 are the Unicode line/paragraph separators.)
@@ -78,23 +87,101 @@ class _TerminalFormatter(logging.Formatter):
         return "\n".join(for_terminal(line) for line in super().format(record).split("\n"))
 
 
+def _stdin_is_terminal() -> bool:
+    return sys.stdin.isatty()
+
+
+def _stdout_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def _colour() -> bool:
+    """Whether answers get colour and bold: only for people at a terminal, and never when ``NO_COLOR``
+    has a value (no-color.org); a pipe, a file and ``--json`` get the plain text."""
+    return _stdout_is_terminal() and not os.environ.get("NO_COLOR")
+
+
+def _paint(text: str, **style: Any) -> str:
+    """``text`` made safe (:func:`for_terminal`), then styled when :func:`_colour` allows.
+
+    The one way styling reaches the output, so no article text is styled without being made safe
+    first (and the styling's own escapes are not escaped away).
+    """
+    shown = for_terminal(text)
+    return click.style(shown, **style) if _colour() else shown
+
+
 class State:
-    def __init__(self, config: Config, traceback: bool) -> None:
-        self.config = config
-        self.traceback = traceback
+    """The global options, wherever on the command line they were given, and the engine they make.
+
+    The config is loaded on first use, not by the group: options after the command's name are read
+    only after the group has run, and ``--config`` may be one of them.
+    """
+
+    def __init__(self) -> None:
+        self.options: dict[str, Any] = {}  # the global options given, by name (see _global_options)
+        self._config: Config | None = None
         self._engine: Engine | None = None
+        self._bar: Any = None  # the last progress bar, to clear on Ctrl-C
+
+    @property
+    def traceback(self) -> bool:
+        return bool(self.options.get("traceback"))
+
+    @property
+    def quiet(self) -> bool:
+        return bool(self.options.get("quiet"))
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            given = self.options
+            self._config = load_config(
+                given.get("config_path"), corpus_dir=given.get("corpus"), index_dir=given.get("index_dir")
+            )
+        return self._config
 
     @property
     def engine(self) -> Engine:
         if self._engine is None:
-            # A slow first step (the one-time model export) and a stale index are said on stderr,
-            # without -v: a user should not wait 20 s, or get answers from an old index, unawares.
-            self._engine = Engine(self.config, notice=lambda message: click.echo(for_terminal(message), err=True))
+            self._engine = Engine(self.config, notice=self.notice)
         return self._engine
 
+    def notice(self, message: str) -> None:
+        """Say something on stderr that is neither a result nor an error, unless ``-q``.
 
-def _fail(state_or_flag: bool, exc: Exception) -> NoReturn:
-    if state_or_flag:
+        A slow first step (the one-time model export) and a stale index are said without -v: a user
+        should not wait 20 s, or get answers from an old index, unawares; -q is asking not to be told.
+        """
+        if not self.quiet:
+            _say_err(message)
+
+    def progress(self, total: int) -> Callable[[int], None] | None:
+        """A progress bar for a build's embedding on stderr, when someone watches it (a terminal, no -q)."""
+        if self.quiet or total == 0 or not sys.stderr.isatty():
+            return None
+        from tqdm import tqdm
+
+        # The total counts every text embedded: the new sentences (chunk vectors are pooled from them).
+        bar = self._bar = tqdm(
+            total=total, unit=" texts", unit_scale=False, desc="embedding", file=sys.stderr, leave=False
+        )
+
+        def update(n: int) -> None:
+            bar.update(n)
+            if bar.n >= total:
+                bar.close()
+
+        return update
+
+    def end_progress(self) -> None:
+        """Close the bar, which clears its line (closing one already closed does nothing)."""
+        if self._bar is not None:
+            self._bar.close()
+
+
+def _fail(traceback: bool, exc: Exception) -> NoReturn:
+    if traceback:
         raise exc
     if isinstance(exc, CitebotError):
         _say(f"error: {exc}", err=True)
@@ -104,67 +191,133 @@ def _fail(state_or_flag: bool, exc: Exception) -> NoReturn:
     sys.exit(ExitCode.ERROR)
 
 
-class CitebotGroup(click.Group):
-    """Turns every error of every command into one line and its exit code."""
+def _interrupted(state: State) -> NoReturn:
+    """Ctrl-C: the progress bar's line cleared, one line said, and 130, as shells report SIGINT.
+
+    On a terminal the line is wiped whole first: the ^C the terminal echoed (or a prompt) would
+    otherwise be left beside "interrupted".
+    """
+    state.end_progress()
+    if sys.stderr.isatty():
+        click.echo("\r\x1b[K", nl=False, err=True)
+    click.echo("interrupted", err=True)
+    sys.exit(ExitCode.INTERRUPTED)
+
+
+def _remember(ctx: click.Context, param: click.Parameter, value: Any) -> None:
+    """Keep a global option where it was given; one given after the command's name wins over one before."""
+    if value is not None and value is not False and param.name:
+        ctx.find_root().ensure_object(State).options[param.name] = value
+
+
+def _global_options() -> list[click.Option]:
+    """The options the group and every command take, so they work before or after the command's name.
+
+    New objects for each command (click keeps state in them); their values go to the one
+    :class:`State` (:func:`_remember`), so no command reads them itself.
+    """
+
+    def option(*decls: str, **attrs: Any) -> click.Option:
+        return click.Option(list(decls), expose_value=False, callback=_remember, **attrs)
+
+    return [
+        option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False),
+            help="Config file (default: $CITEBOT_CONFIG or config.yaml).",
+        ),
+        option("--corpus", type=click.Path(file_okay=False), help="Corpus folder (overrides the config)."),
+        option("--index-dir", type=click.Path(file_okay=False), help="Index folder (overrides the config)."),
+        option(
+            "-q", "--quiet", is_flag=True, help="No progress bar and no notices on stderr (results and errors still)."
+        ),
+        option("-v", "--verbose", is_flag=True, help="Log what the engine does."),
+        option("--traceback", is_flag=True, help="Show the full traceback of an error (for developers)."),
+    ]
+
+
+def _program_name(ctx: click.Context) -> str:
+    """The program as it was invoked: ``python -m index``, or ``citebot`` through the installed script."""
+    return ctx.find_root().info_name or "citebot"
+
+
+def _show_version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """``citebot 0.1.0``, named as invoked (click's version_option keeps the first name it saw, in-process)."""
+    if value:
+        click.echo(f"{_program_name(ctx)} {__version__}")
+        ctx.exit()
+
+
+class _TakesGlobalOptions(click.Command):
+    """The group and every command: the global options, and help that names the program as invoked.
+
+    A command's own option of the same name wins (``eval --corpus`` is its question set's articles);
+    ``global_options=False`` leaves them out (``train-reader`` passes its arguments on).
+    Help texts write the program as ``%(prog)s``.
+    """
+
+    def __init__(self, *args: Any, global_options: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if global_options:
+            taken = {opt for param in self.params for opt in param.opts}
+            self.params.extend(p for p in _global_options() if taken.isdisjoint(p.opts))
+
+    def get_help(self, ctx: click.Context) -> str:
+        return super().get_help(ctx).replace("%(prog)s", _program_name(ctx))
+
+
+class CitebotCommand(_TakesGlobalOptions):
+    """A command; logging is set up once its own options (-v and -q after its name) are read."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        _start_logging(ctx.ensure_object(State))
+        return super().invoke(ctx)
+
+
+def _start_logging(state: State) -> None:
+    """-v logs what the engine does; -q only its errors (warnings are notices too)."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(_TerminalFormatter("%(levelname)s %(name)s: %(message)s"))
+    verbose = bool(state.options.get("verbose"))
+    level = logging.INFO if verbose else logging.ERROR if state.quiet else logging.WARNING
+    logging.basicConfig(level=level, handlers=[handler])
+
+
+class CitebotGroup(_TakesGlobalOptions, click.Group):
+    """Turns every error of every command into one line and its exit code, and Ctrl-C into 130."""
+
+    command_class = CitebotCommand
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except KeyboardInterrupt:
+            _interrupted(ctx.ensure_object(State))
         except Exception as exc:  # the one place errors become exit codes
-            state = ctx.obj
-            _fail(bool(getattr(state, "traceback", "--traceback" in sys.argv)), exc)
+            _fail(ctx.ensure_object(State).traceback, exc)
 
 
-@click.group(cls=CitebotGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=CitebotGroup, name="citebot", context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--config",
-    "config_path",
-    type=click.Path(dir_okay=False),
-    default=None,
-    help="Config file (default: $CITEBOT_CONFIG or config.yaml).",
+    "--version", is_flag=True, is_eager=True, expose_value=False, callback=_show_version, help="Show the version."
 )
-@click.option("--corpus", type=click.Path(file_okay=False), default=None, help="Corpus folder (overrides the config).")
-@click.option(
-    "--index-dir", type=click.Path(file_okay=False), default=None, help="Index folder (overrides the config)."
-)
-@click.option("--traceback", is_flag=True, help="Show the full traceback of an error (for developers).")
-@click.option("-v", "--verbose", is_flag=True, help="Log what the engine does.")
 @click.pass_context
-def main(
-    ctx: click.Context,
-    config_path: str | None,
-    corpus: str | None,
-    index_dir: str | None,
-    traceback: bool,
-    verbose: bool,
-) -> None:
-    """citebot: answer questions about news articles by quoting the sentences that answer them."""
-    handler = logging.StreamHandler()
-    handler.setFormatter(_TerminalFormatter("%(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
-    try:
-        config = load_config(config_path, corpus_dir=corpus, index_dir=index_dir)
-    except CitebotError as exc:
-        _fail(traceback, exc)
-    ctx.obj = State(config, traceback)
+def main(ctx: click.Context) -> None:
+    """citebot: answer questions about news articles by quoting the sentences that answer them.
 
+    \b
+    Examples:
+      %(prog)s build
+      %(prog)s ask "who led the protest?"
+      %(prog)s ask --config other.yaml --json "who led the protest?"
 
-def _progress(total: int) -> Callable[[int], None] | None:
-    if not sys.stderr.isatty() or total == 0:
-        return None
-    from tqdm import tqdm
-
-    # The total counts every text embedded: the new sentences (chunk vectors are pooled from them).
-    bar = tqdm(total=total, unit=" texts", unit_scale=False, desc="embedding", file=sys.stderr, leave=False)
-
-    def update(n: int) -> None:
-        bar.update(n)
-        if bar.n >= total:
-            bar.close()
-
-    return update
+    The options below also work after the command's name; given in both places, the later wins.
+    """
+    ctx.ensure_object(State)
+    ctx.with_resource(program_named(_program_name(ctx)))
 
 
 def _print_report(report: BuildReport, as_json: bool) -> None:
@@ -193,8 +346,14 @@ def _print_report(report: BuildReport, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.pass_obj
 def build(state: State, as_json: bool) -> None:
-    """Index the corpus folder (only new and changed articles are embedded)."""
-    report = state.engine.rebuild(progress=_progress)
+    """Index the corpus folder (only new and changed articles are embedded).
+
+    \b
+    Examples:
+      %(prog)s build
+      %(prog)s build --config other.yaml --json
+    """
+    report = state.engine.rebuild(progress=state.progress)
     _print_report(report, as_json)
     if report.skipped:
         sys.exit(ExitCode.BAD_INPUT)
@@ -223,13 +382,16 @@ def _filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
 @_filter_options
 @click.pass_obj
 def ask(state: State, question: tuple[str, ...], as_json: bool, top_k: int | None, **filter_values: str | None) -> None:
-    """Answer QUESTION; without one, answer each line of standard input.
+    """Answer QUESTION; without one, answer each line of standard input (on a terminal, after a prompt).
+
+    A line refused (too long, say) is said on stderr, or as {"question", "error"} with --json, and
+    the rest are still answered; the exit code is then 5.
 
     \b
     Examples:
-      citebot ask "who led the protest?"
-      citebot ask --since 2024-11-01 --source dawn.com "who led the protest?"
-      citebot ask --json < questions.txt
+      %(prog)s ask "who led the protest?"
+      %(prog)s ask --since 2024-11-01 --source dawn.com "who led the protest?"
+      %(prog)s ask --json < questions.txt
     """
     filters = _filters(filter_values)
     given = None if filters.is_empty() else filters
@@ -237,20 +399,48 @@ def ask(state: State, question: tuple[str, ...], as_json: bool, top_k: int | Non
         answer = state.engine.ask(" ".join(question), top_k=top_k, filters=given)
         _print_answer(answer, as_json)
         return
-    failed = False
-    for line in _stdin_lines():
+    interactive, refused = _stdin_is_terminal(), False
+    for number, line in _questions(interactive):
         try:
             answer = state.engine.ask(line, top_k=top_k, filters=given)
         except CitebotError as exc:
-            if not as_json or exc.exit_code != ExitCode.BAD_INPUT:
+            if exc.exit_code != ExitCode.BAD_INPUT:
                 raise
-            failed = True
-            click.echo(json.dumps({"question": line, "error": str(exc)}, ensure_ascii=False))
+            refused = True
+            _refuse(line, exc, as_json, where="" if interactive else f"line {number}: ")
         else:
             _print_answer(answer, as_json)
         sys.stdout.flush()
-    if failed:
+    if refused:
         sys.exit(ExitCode.BAD_INPUT)
+
+
+def _questions(interactive: bool) -> Iterator[tuple[int, str]]:
+    """Each non-blank line of standard input with its line number; on a terminal, each after a prompt.
+
+    The prompt goes to stderr, so stdout holds only answers; at the end (Ctrl-D) a line break lets
+    the shell's prompt start on its own line.
+    """
+    number = 0
+    while True:
+        if interactive:
+            click.echo(PROMPT, nl=False, err=True)
+        raw = sys.stdin.readline()
+        if not raw:
+            if interactive:
+                click.echo("", err=True)
+            return
+        number += 1
+        if raw.strip():
+            yield number, raw.strip()
+
+
+def _refuse(line: str, exc: CitebotError, as_json: bool, *, where: str) -> None:
+    """A question of a batch the engine refused: said for its line alone, so the batch can go on."""
+    if as_json:
+        click.echo(json.dumps({"question": line, "error": str(exc)}, ensure_ascii=False))
+    else:
+        _say_err(f"error: {where}{exc}")
 
 
 @main.command()
@@ -265,14 +455,19 @@ def chat(state: State, top_k: int | None, **filter_values: str | None) -> None:
     question before it asked, he/she/they stand for the one name of the last quote. Filters can be
     given as options for the whole session or inline: since:7d source:dawn.com who led the protest?
     End with /quit, Ctrl-D or Ctrl-C.
+
+    \b
+    Examples:
+      %(prog)s chat
+      %(prog)s chat --source dawn.com
     """
     base = _filters(filter_values)
     engine, talk = state.engine, Conversation()
     engine.snapshot()  # no index: fail now, before the first prompt
     _enable_history()
-    interactive = sys.stdin.isatty()
+    interactive = _stdin_is_terminal()
     if interactive:
-        click.echo("Ask about the indexed articles; /quit, Ctrl-D or Ctrl-C ends.", err=True)
+        state.notice("Ask about the indexed articles; /quit, Ctrl-D or Ctrl-C ends.")
     while True:
         try:
             line = input("> " if interactive else "").strip()
@@ -305,19 +500,12 @@ def _filters(values: dict[str, str | None]) -> Filters:
 
 def _enable_history() -> None:
     """Line editing and up-arrow history for ``chat`` on a terminal (readline, where Python has it)."""
-    if not sys.stdin.isatty():
+    if not _stdin_is_terminal():
         return
     try:
         import readline  # noqa: F401  (importing it gives input() editing and history)
     except ImportError:
         return
-
-
-def _stdin_lines() -> Iterator[str]:
-    for raw in sys.stdin:
-        line = raw.strip()
-        if line:
-            yield line
 
 
 def _print_answer(answer: Answer, as_json: bool) -> None:
@@ -331,11 +519,38 @@ def _print_answer(answer: Answer, as_json: bool) -> None:
         _say(f"   (within: {answer.filters_text})")
     if answer.abstained:
         click.echo("The indexed articles don't say.")
+        if answer.closest is not None:
+            click.echo("Closest I found — it may not answer your question:")
+            click.echo(f'   "{_quote(answer.closest)}"')
+            click.echo(f"   {_citation_line(answer.closest)}")
     for n, c in enumerate(answer.citations, 1):
-        _say(f'{n}. "{c.shown_text}"')
-        where = " · ".join(x for x in (c.title, c.date, f"sentence {c.sentence}") if x)
-        _say(f"   [{where}]  ({c.article_id}, {c.source})")
+        click.echo(f'{n}. "{_quote(c)}"')
+        click.echo(f"   {_citation_line(c)}")
     click.echo("")
+
+
+def _quote(c: Citation) -> str:
+    """The quote in bold, its answering phrase (``highlight``) also underlined; verbatim without colour."""
+    text, span = c.text, c.highlight
+    if span is None or not _colour():
+        body = _paint(text, bold=True)
+    else:
+        a, b = span
+        plain, phrase = {"bold": True}, {"bold": True, "underline": True}
+        body = "".join(
+            _paint(part, **style) for part, style in ((text[:a], plain), (text[a:b], phrase), (text[b:], plain)) if part
+        )
+    return ("…" if c.cut_start else "") + body + ("…" if c.cut_end else "")
+
+
+def _citation_line(c: Citation) -> str:
+    """Where a quote is from in cyan, its ids and score dimmed: told apart from the bold quote at a glance.
+
+    A quote chosen by a follow-up rule has score 0 (no model scored it), so it shows none.
+    """
+    where = " · ".join(x for x in (c.title, c.date, f"sentence {c.sentence}") if x)
+    line = f"{_paint(f'[{where}]', fg='cyan')}  {_paint(f'({c.article_id}, {c.source})', dim=True)}"
+    return line + (f"  {_paint(f'score {c.score:.2f}', dim=True)}" if c.score else "")
 
 
 @main.command()
@@ -343,11 +558,17 @@ def _print_answer(answer: Answer, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print each report as one JSON object.")
 @click.pass_obj
 def add(state: State, sources: tuple[str, ...], as_json: bool) -> None:
-    """Add or update articles from files (.txt, .md, .html) or http(s) URLs."""
+    """Add or update articles from files (.txt, .md, .html) or http(s) URLs.
+
+    \b
+    Examples:
+      %(prog)s add ~/Downloads/article.html notes.md
+      %(prog)s add https://www.dawn.com/news/1875613
+    """
     code = 0
     for source in sources:
         try:
-            report = state.engine.add(source, progress=_progress)
+            report = state.engine.add(source, progress=state.progress)
         except CitebotError as exc:
             if state.traceback:
                 raise
@@ -363,7 +584,12 @@ def add(state: State, sources: tuple[str, ...], as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print the report as one JSON object.")
 @click.pass_obj
 def remove(state: State, article_id: str, as_json: bool) -> None:
-    """Remove an article (its file moves to corpus/.removed/)."""
+    """Remove an article (its file moves to corpus/.removed/).
+
+    \b
+    Example (ARTICLE_ID as `list` shows it):
+      %(prog)s remove harbour-tunnel
+    """
     _print_report(state.engine.remove(article_id), as_json)
 
 
@@ -371,7 +597,13 @@ def remove(state: State, article_id: str, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="One JSON array of articles.")
 @click.pass_obj
 def list_articles(state: State, as_json: bool) -> None:
-    """List the indexed articles: id, title, date, sentences, source."""
+    """List the indexed articles: id, title, date, sentences, source (tab-separated; the count on stderr).
+
+    \b
+    Examples:
+      %(prog)s list
+      %(prog)s list --json
+    """
     articles = state.engine.articles()
     if as_json:
         click.echo(json.dumps([asdict(a) for a in articles], ensure_ascii=False))
@@ -380,11 +612,12 @@ def list_articles(state: State, as_json: bool) -> None:
         # Each field on its own, so a tab inside a title cannot shift the columns.
         fields = (a.id, a.title, a.date or "-", str(a.sentences), a.source)
         click.echo("\t".join(for_terminal(f) for f in fields))
-    click.echo(_count(len(articles), "article"), err=True)
+    state.notice(_count(len(articles), "article"))
 
 
 @main.command(
     "train-reader",
+    global_options=False,  # everything after the name is the trainer's
     context_settings={"ignore_unknown_options": True, "allow_extra_args": True, "help_option_names": []},
 )
 @click.argument("args", nargs=-1, type=click.UNPROCESSED)
@@ -393,7 +626,7 @@ def train_reader(args: tuple[str, ...]) -> None:
 
     \b
     Example (the shipped model, in the background, with progress in its log):
-      nohup python -m index train-reader --budget-minutes 78 &
+      nohup %(prog)s train-reader --budget-minutes 78 &
     """
     from .reader.train import main as train_main
 
@@ -411,7 +644,7 @@ def fit_command(state: State, question_sets: tuple[str, ...], folds: int, l2: fl
 
     \b
     Example (the shipped weights):
-      python -m index fit eval/news/questions.jsonl ../shared/eval/xquad-dev/questions.jsonl --write
+      %(prog)s fit eval/news/questions.jsonl ../shared/eval/xquad-dev/questions.jsonl --write
     """
     from pathlib import Path
 
@@ -446,7 +679,13 @@ def eval_command(
     no_baselines: bool,
     twins: bool,
 ) -> None:
-    """Measure answer quality on question sets (QUESTIONS.jsonl beside articles/ or articles.jsonl)."""
+    """Measure answer quality on question sets (QUESTIONS.jsonl beside articles/ or articles.jsonl).
+
+    \b
+    Examples:
+      %(prog)s eval eval/news/questions.jsonl
+      %(prog)s eval --twins --no-baselines eval/chat/questions.jsonl
+    """
     from pathlib import Path
 
     from .evaluate import evaluate, evaluate_conversations
@@ -454,7 +693,7 @@ def eval_command(
     reports = []
     for path in question_sets:
         if Path(path).name == "conversations.jsonl":
-            figures = evaluate_conversations(state.config, Path(path), encoder=state.engine.encoder, log=_say_err)
+            figures = evaluate_conversations(state.config, Path(path), encoder=state.engine.encoder, log=state.notice)
             if as_json:
                 click.echo(json.dumps({"conversations": figures}, indent=1))
             else:
@@ -471,7 +710,7 @@ def eval_command(
             encoder=state.engine.encoder,
             baselines=not no_baselines,
             twins=twins,
-            log=_say_err,
+            log=state.notice,
         )
         reports.append(report)
     if details:

@@ -23,10 +23,18 @@ from .answer.context import ask_in_context
 from .builder import Progress, build_index, expectation
 from .config import Config, default_cache_dir
 from .embed import Encoder, Notice, OnnxEncoder, ensure_export, load_encoder
-from .errors import ArticleError, BusyError, IndexMismatchError, IndexMissingError, NotFoundError, QuestionError
+from .errors import (
+    ArticleError,
+    BusyError,
+    IndexMismatchError,
+    IndexMissingError,
+    NotFoundError,
+    QuestionError,
+    run_hint,
+)
 from .models import Answer, Article, ArticleInfo, BuildReport, Passage
 from .reader import Candidate, Reader
-from .store import BUILD_HINT, Expectation, Snapshot, current_build, load_snapshot, write_lock
+from .store import Expectation, Snapshot, current_build, load_snapshot, write_lock
 from .text.articles import SUFFIXES, check_id, id_for_name, parse_article, read_article_with_bytes
 from .text.fetch import fetch_url
 
@@ -102,7 +110,7 @@ class Engine:
         """
         published = current_build(self.config.index_dir)
         if published is None:
-            raise IndexMissingError(f"no index in {self.config.index_dir} yet; {BUILD_HINT} to index the corpus")
+            raise IndexMissingError(f"no index in {self.config.index_dir} yet; {run_hint()} to index the corpus")
         snap = self._snapshot
         if snap is None or snap.build_id != published:
             with self._load_lock:
@@ -205,7 +213,7 @@ class Engine:
         if changed:
             articles = f"{changed:,} article{'' if changed == 1 else 's'}"
             self.notice(
-                f"{articles} changed in {self.config.corpus_dir} since the index was built; {BUILD_HINT} to re-index"
+                f"{articles} changed in {self.config.corpus_dir} since the index was built; {run_hint()} to re-index"
             )
 
     def changed_since_build(self, snap: Snapshot | None = None) -> int:

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import enum
+from collections.abc import Iterator
+
+# How messages name the command line; the CLI names it as it was invoked (see program_named).
+_program = "python -m index"
 
 
 class ExitCode(enum.IntEnum):
@@ -13,7 +18,7 @@ class ExitCode(enum.IntEnum):
     USAGE = 2  # a wrong command line (click's own code); for the bot: no DISCORD_TOKEN
     CONFIG = 3
     INDEX = 4  # no index yet, or one that does not fit the config
-    BAD_INPUT = 5  # a bad article or question; for build: some files were skipped, the rest indexed
+    BAD_INPUT = 5  # a bad article or question; build: some files skipped; ask on stdin: some lines refused
     BUSY = 6  # another build is running
     FETCH = 7  # a URL could not be fetched
     NOT_FOUND = 8  # no such article
@@ -22,6 +27,35 @@ class ExitCode(enum.IntEnum):
     INTENTS = 11  # the bot needs the Message Content intent enabled in the developer portal
     UNREACHABLE = 12  # Discord cannot be reached
     INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
+
+
+def command(words: str) -> str:
+    """``words`` as a command to run, quoted: `python -m index build`.
+
+    Every message that tells a user what to run goes through here, so one run as ``citebot`` is told
+    `citebot build`: the command they can type, not another spelling of it.
+    """
+    return f"`{_program} {words}`"
+
+
+def run_hint(words: str = "build") -> str:
+    """The fixing step a message ends with: "run `python -m index build`"."""
+    return f"run {command(words)}"
+
+
+@contextlib.contextmanager
+def program_named(name: str) -> Iterator[None]:
+    """Messages made inside name the program ``name``; the one before is restored after.
+
+    Restored, so a library caller (the bot, a test) after a CLI run in the same process still reads
+    the default.
+    """
+    global _program
+    before, _program = _program, name
+    try:
+        yield
+    finally:
+        _program = before
 
 
 class CitebotError(Exception):

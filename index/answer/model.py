@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import command
 from .features import FEATURES, QUESTION_FEATURES
 from .query import Scored
 from .read import READ_FEATURES
@@ -65,7 +66,7 @@ class Weights:
             or tuple(data["question_features"]) != QUESTION_FEATURES
             or tuple(data["rerank_features"]) != RERANK_FEATURES
         ):
-            raise ValueError(f"{file} was fitted for other features; refit with python -m index fit --write")
+            raise ValueError(f"{file} was fitted for other features; refit with {command('fit --write')}")
         return cls(
             coef=tuple(float(c) for c in data["coef"]),
             bias=float(data["bias"]),
@@ -89,7 +90,7 @@ def _reader_weights(data: object, file: Path) -> ReaderWeights | None:
     if data is None:
         return None
     if not isinstance(data, dict) or tuple(data.get("features", ())) != READ_FEATURES:
-        raise ValueError(f"{file} has reader weights for other features; refit with python -m index fit --write")
+        raise ValueError(f"{file} has reader weights for other features; refit with {command('fit --write')}")
     return ReaderWeights(
         order_coef=tuple(float(c) for c in data["order_coef"]),
         order_bias=float(data["order_bias"]),

@@ -6,7 +6,7 @@ import logging
 import tempfile
 from pathlib import Path
 
-from ..errors import IndexMismatchError, IndexWriteError
+from ..errors import IndexMismatchError, IndexWriteError, run_hint
 from .base import Encoder, Notice
 from .export import export_onnx
 from .onnx import EXPORT_FORMAT, META_FILE, OnnxEncoder, export_damage
@@ -76,9 +76,7 @@ def ensure_export(
     if not damage:
         return target, False
     if damage != "missing" and not repair:
-        raise IndexMismatchError(
-            f"the model export in {target} is damaged ({damage}); run `python -m index build` to repair it"
-        )
+        raise IndexMismatchError(f"the model export in {target} is damaged ({damage}); {run_hint()} to repair it")
     if damage != "missing":
         log.warning("the model export in %s is damaged (%s); exporting it again", target, damage)
     (notice or log.info)(

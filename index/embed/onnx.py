@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import IndexMismatchError
+from ..errors import IndexMismatchError, run_hint
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,8 @@ OUTPUT_NAME = "sentence_embedding"
 QUANTIZE_MODES = (None, "int8")
 
 
-_REPAIR_HINT = "run `python -m index build` to export it again"
+def _repair_hint() -> str:
+    return f"{run_hint()} to export it again"
 
 
 # A batch never holds more than this many word pieces (rows x padded length). Short sentences still
@@ -79,10 +80,10 @@ class OnnxEncoder:
         try:
             meta = json.loads(meta_path.read_text())
         except (OSError, ValueError) as exc:
-            raise IndexMismatchError(f"no usable ONNX export at {export_dir} ({exc}); {_REPAIR_HINT}") from exc
+            raise IndexMismatchError(f"no usable ONNX export at {export_dir} ({exc}); {_repair_hint()}") from exc
         if meta.get("format") != EXPORT_FORMAT:
             raise IndexMismatchError(
-                f"ONNX export at {export_dir} has format {meta.get('format')}, expected {EXPORT_FORMAT}; {_REPAIR_HINT}"
+                f"ONNX export at {export_dir} has format {meta.get('format')}, expected {EXPORT_FORMAT}; {_repair_hint()}"
             )
         self.export_dir = export_dir
         self.meta: dict[str, Any] = meta
@@ -103,7 +104,7 @@ class OnnxEncoder:
             self._tokenizer = Tokenizer.from_file(str(export_dir / meta["tokenizer_file"]))
             self._counter = Tokenizer.from_file(str(export_dir / meta["tokenizer_file"]))
         except Exception as exc:  # onnxruntime raises its own exception types for unreadable files
-            raise IndexMismatchError(f"ONNX export at {export_dir} cannot be loaded ({exc}); {_REPAIR_HINT}") from exc
+            raise IndexMismatchError(f"ONNX export at {export_dir} cannot be loaded ({exc}); {_repair_hint()}") from exc
         self._tokenizer.no_padding()  # padding is done per batch in numpy, to that batch's longest text
         self._tokenizer.enable_truncation(max_length=self._max_tokens)
         self._counter.no_padding()

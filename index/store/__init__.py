@@ -10,12 +10,11 @@ from .folder import (
     write_lock,
 )
 from .lexical import LexicalIndex
-from .manifest import BUILD_HINT, FORMAT_VERSION, Expectation, Manifest, ModelInfo, check_manifest
+from .manifest import FORMAT_VERSION, Expectation, Manifest, ModelInfo, check_manifest
 from .snapshot import Snapshot, load_snapshot, sentence_hash
 from .vectors import FaissIndex, NumpyIndex, VectorIndex, faiss_threads, make_vector_index
 
 __all__ = [
-    "BUILD_HINT",
     "FORMAT_VERSION",
     "BuildData",
     "Expectation",

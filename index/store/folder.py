@@ -29,9 +29,9 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import BusyError, CitebotError, IndexMismatchError, IndexWriteError
+from ..errors import BusyError, CitebotError, IndexMismatchError, IndexWriteError, run_hint
 from .lexical import LexicalIndex
-from .manifest import BUILD_HINT, FORMAT_VERSION, Manifest
+from .manifest import FORMAT_VERSION, Manifest
 from .vectors import make_vector_index
 
 # Files up to this size are hashed whole at every load. Bigger ones (vectors of a large corpus) are
@@ -297,8 +297,8 @@ def check_files(folder: Path, manifest: Manifest) -> None:
         try:
             size = path.stat().st_size
         except FileNotFoundError:
-            raise IndexMismatchError(f"the index in {folder} is damaged ({name} is missing); {BUILD_HINT}") from None
+            raise IndexMismatchError(f"the index in {folder} is damaged ({name} is missing); {run_hint()}") from None
         if size != entry["bytes"] or _file_digest(path) != entry:
             raise IndexMismatchError(
-                f"the index in {folder} is damaged ({name} does not match its checksum); {BUILD_HINT}"
+                f"the index in {folder} is damaged ({name} does not match its checksum); {run_hint()}"
             )

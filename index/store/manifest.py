@@ -7,12 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import IndexMismatchError
+from ..errors import IndexMismatchError, run_hint
 
 # 2: sentences.npy gained each piece's sentence number, and sentence_hashes.npy was added.
 # 3: words.json, the sentences' words and their counts (what misspelt question words are matched to).
 FORMAT_VERSION = 4  # 4: chunk vectors pooled from sentence vectors
-BUILD_HINT = "run `python -m index build`"
 
 
 @dataclass(frozen=True)
@@ -65,7 +64,7 @@ class Manifest:
             found = data.get("format") if isinstance(data, dict) else None
             raise IndexMismatchError(
                 f"the index in {folder} has format {found}, this citebot reads format {FORMAT_VERSION}; "
-                f"{BUILD_HINT} to rebuild it"
+                f"{run_hint()} to rebuild it"
             )
         try:
             fields = dict(data)
@@ -77,7 +76,7 @@ class Manifest:
                 **fields,
             )
         except (KeyError, TypeError, ValueError) as exc:
-            raise IndexMismatchError(f"the index manifest in {folder} is incomplete ({exc}); {BUILD_HINT}") from exc
+            raise IndexMismatchError(f"the index manifest in {folder} is incomplete ({exc}); {run_hint()}") from exc
 
 
 @dataclass(frozen=True)
@@ -108,5 +107,5 @@ def check_manifest(manifest: Manifest, expect: Expectation) -> None:
         if built != wanted:
             raise IndexMismatchError(
                 f"the index was built with {what} {built!r} but the config asks for {wanted!r}; "
-                f"{BUILD_HINT} to re-index with the configured settings"
+                f"{run_hint()} to re-index with the configured settings"
             )

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import IndexMismatchError, IndexMissingError
+from ..errors import IndexMismatchError, IndexMissingError, run_hint
 from .folder import StoredArticle, check_files, current_build
 from .lexical import LexicalIndex
-from .manifest import BUILD_HINT, Expectation, Manifest, check_manifest
+from .manifest import Expectation, Manifest, check_manifest
 from .vectors import VectorIndex, read_vector_index
 
 
@@ -172,7 +172,7 @@ def load_snapshot(index_dir: Path, *, chunk_index: VectorIndex | None = None) ->
     for attempt in range(2):
         build_id = current_build(index_dir)
         if build_id is None:
-            raise IndexMissingError(f"no index in {index_dir} yet; {BUILD_HINT} to index the corpus")
+            raise IndexMissingError(f"no index in {index_dir} yet; {run_hint()} to index the corpus")
         folder = index_dir / "builds" / build_id
         try:
             raw = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
@@ -182,16 +182,16 @@ def load_snapshot(index_dir: Path, *, chunk_index: VectorIndex | None = None) ->
             if attempt == 0 and current_build(index_dir) != build_id:
                 continue
             raise IndexMismatchError(
-                f"the index in {index_dir} is damaged (build {build_id} has no manifest); {BUILD_HINT}"
+                f"the index in {index_dir} is damaged (build {build_id} has no manifest); {run_hint()}"
             ) from None
         except (OSError, ValueError) as exc:
-            raise IndexMismatchError(f"the index manifest in {folder} cannot be read ({exc}); {BUILD_HINT}") from exc
+            raise IndexMismatchError(f"the index manifest in {folder} cannot be read ({exc}); {run_hint()}") from exc
     manifest = Manifest.from_json(raw, folder)
     check_files(folder, manifest)
     try:
         snapshot = Snapshot(folder, manifest, chunk_index=chunk_index)
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
-        raise IndexMismatchError(f"the index in {folder} cannot be loaded ({exc}); {BUILD_HINT}") from exc
+        raise IndexMismatchError(f"the index in {folder} cannot be loaded ({exc}); {run_hint()}") from exc
     _check_counts(snapshot)
     return snapshot
 
@@ -223,12 +223,12 @@ def _check_counts(s: Snapshot) -> None:
     for what, n in found.items():
         if n != expected[what]:
             raise IndexMismatchError(
-                f"the index in {s.folder} is inconsistent ({what}: {n}, manifest says {expected[what]}); {BUILD_HINT}"
+                f"the index in {s.folder} is inconsistent ({what}: {n}, manifest says {expected[what]}); {run_hint()}"
             )
     dims = {int(s.chunk_vectors.shape[1]) if s.chunk_vectors.ndim == 2 else s.dim}
     if len(s.sentence_vectors):
         dims.add(s.sentence_vectors.shape[1])
     if dims != {s.dim}:
         raise IndexMismatchError(
-            f"the index in {s.folder} mixes dimensions {sorted(dims)} (manifest says {s.dim}); {BUILD_HINT}"
+            f"the index in {s.folder} mixes dimensions {sorted(dims)} (manifest says {s.dim}); {run_hint()}"
         )

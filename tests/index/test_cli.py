@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import pty
+import re
+import select
 import shutil
+import signal
+import struct
 import subprocess
 import sys
+import termios
+import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+import index
+import index.cli
 import index.engine
-from index.cli import main
+import index.errors
+from index.cli import PROMPT, State, main
 from index.embed import Encoder
 from tests.conftest import FIXTURES, ROOT, SEED, SEED_ID, write_config
 
@@ -29,6 +40,7 @@ CITATION_KEYS = {
     "score",
     "cut_start",
     "cut_end",
+    "highlight",
 }
 
 
@@ -73,6 +85,7 @@ def test_ask_json_is_one_object_with_ranked_citations(project: Path) -> None:
     first = answer["citations"][0]
     assert set(first) == CITATION_KEYS
     assert first["article_id"] == SEED_ID and first["text"].startswith("D-Chowk is a large square")
+    assert {"more", "closest", "build_id"} <= set(answer) and answer["closest"] is None
     text = (project / "corpus" / SEED.name).read_text()
     assert first["text"] in text
 
@@ -139,12 +152,14 @@ def test_errors_are_one_line_with_their_exit_code(project: Path, args: list[str]
     assert "Traceback" not in result.output
 
 
-def test_no_index_yet_says_how_to_build_one(project: Path) -> None:
-    result = CliRunner().invoke(main, ["ask", "who led the protest?"])
+@pytest.mark.parametrize("program", ["citebot", "python -m index"])
+def test_no_index_yet_says_how_to_build_one_named_as_invoked(project: Path, program: str) -> None:
+    result = CliRunner().invoke(main, ["ask", "who led the protest?"], prog_name=program)
     assert result.exit_code == 4
     assert result.output.strip() == (
-        f"error: no index in {project / 'index'} yet; run `python -m index build` to index the corpus"
+        f"error: no index in {project / 'index'} yet; run `{program} build` to index the corpus"
     )
+    assert index.errors.command("build") == "`python -m index build`"  # the engine's default again after
 
 
 def test_a_config_error_names_the_key(project: Path) -> None:
@@ -158,14 +173,195 @@ def test_traceback_is_shown_only_when_asked(project: Path) -> None:
     assert isinstance(result.exception, index.errors.IndexMissingError)
 
 
-def test_corpus_and_index_dir_options_override_the_config(project: Path, tmp_path_factory) -> None:
+@pytest.mark.parametrize("where", ["before", "after"])
+def test_corpus_and_index_dir_options_override_the_config(project: Path, tmp_path_factory, where: str) -> None:
     other = tmp_path_factory.mktemp("other")
     (other / "articles").mkdir()
     shutil.copy(FIXTURES / "articles" / "orchard-festival.md", other / "articles")
     args = ["--corpus", str(other / "articles"), "--index-dir", str(other / "idx")]
-    assert run(*args, "build").exit_code == 0
-    assert [r.split("\t")[0] for r in run(*args, "list").stdout.splitlines()] == ["orchard-festival"]
+
+    def line(command: str) -> list[str]:
+        return [*args, command] if where == "before" else [command, *args]
+
+    assert run(*line("build")).exit_code == 0
+    assert [r.split("\t")[0] for r in run(*line("list")).stdout.splitlines()] == ["orchard-festival"]
     assert not (project / "index").exists()
+
+
+def test_global_options_after_the_command_win_over_those_before(project: Path) -> None:
+    assert run("build").exit_code == 0
+    (project / "elsewhere").mkdir()
+    write_config(project / "elsewhere")  # its corpus and index do not exist
+    elsewhere = str(project / "elsewhere" / "config.yaml")
+    answered = run("--config", elsewhere, "ask", "--config", "config.yaml", "who led the protest?")
+    assert answered.exit_code == 0 and "Bushra Bibi" in answered.stdout
+    missing = CliRunner().invoke(main, ["ask", "who?", "--config", "missing.yaml"])
+    assert missing.exit_code == 3 and "config file missing.yaml does not exist" in missing.output
+    # A command's own option of a global option's name stays its own: eval's --corpus is the set's articles.
+    assert "--corpus DIRECTORY     The set's articles." in run("eval", "--help").output
+
+
+def test_version_names_the_program(project: Path) -> None:
+    assert run("--version").output == f"citebot {index.__version__}\n"
+    named = CliRunner().invoke(main, ["--version"], prog_name="python -m index")
+    assert named.exit_code == 0 and named.output == f"python -m index {index.__version__}\n"
+
+
+def test_the_installed_script_is_named_citebot(tmp_path: Path) -> None:
+    script = tmp_path / "citebot"  # what pip writes for [project.scripts]: citebot = "index.cli:main"
+    script.write_text("import sys\nfrom index.cli import main\nsys.exit(main())\n", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, str(script), "--version"], capture_output=True, text=True, env=env)
+    assert out.returncode == 0 and out.stdout == f"citebot {index.__version__}\n"
+    usage = subprocess.run([sys.executable, str(script), "build", "--help"], capture_output=True, text=True, env=env)
+    assert "Usage: citebot build" in usage.stdout and "  citebot build --config other.yaml --json" in usage.stdout
+
+
+@pytest.mark.parametrize("program", ["citebot", "python -m index"])
+def test_every_command_has_examples_in_its_help(program: str) -> None:
+    for name in main.commands:
+        if name == "train-reader":  # its --help is the trainer's
+            continue
+        shown = CliRunner().invoke(main, [name, "--help"], prog_name=program).output
+        assert "Example" in shown and f"\n    {program} {name}" in shown, name
+        assert "%(prog)s" not in shown
+    assert f"\n    {program} ask " in CliRunner().invoke(main, ["--help"], prog_name=program).output
+
+
+def test_quiet_says_no_notices_but_still_results_and_errors(project: Path) -> None:
+    assert run("build").exit_code == 0
+    seed = project / "corpus" / SEED.name
+    seed.write_text(seed.read_text(encoding="utf-8") + "\nOne more paragraph came in later.\n", encoding="utf-8")
+    assert "1 article changed" in run("ask", "who led the protest?").stderr  # the notice -q silences
+    for args in (["-q", "ask", "who led the protest?"], ["ask", "--quiet", "who led the protest?"]):
+        quiet = run(*args)
+        assert quiet.exit_code == 0 and "Bushra Bibi" in quiet.stdout and quiet.stderr == ""
+    listed = run("list", "-q")
+    assert listed.stdout.startswith(SEED_ID) and listed.stderr == ""
+    refused = CliRunner().invoke(main, ["-q", "ask", ""])
+    assert refused.exit_code == 5 and refused.stderr.startswith("error: the question is empty")
+
+
+def test_quiet_shows_no_progress_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    state = State()
+    update = state.progress(10)
+    assert update is not None  # on a terminal, a bar
+    update(10)
+    state.options["quiet"] = True
+    assert state.progress(10) is None
+
+
+def test_ask_on_a_terminal_prompts_and_says_how_to_end(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert run("build").exit_code == 0
+    monkeypatch.setattr(index.cli, "_stdin_is_terminal", lambda: True)
+    result = run("ask", input="who led the protest?\n\nwhat is the capital of Peru?\n")
+    assert result.exit_code == 0
+    assert result.stderr == PROMPT * 4 + "\n"  # before each line and before the end; then a line break
+    assert "Ctrl-D" in PROMPT
+    questions = [line for line in result.stdout.splitlines() if line.startswith("Q: ")]
+    assert questions == ["Q: who led the protest?", "Q: what is the capital of Peru?"]
+
+
+def test_a_refused_line_is_said_and_the_batch_goes_on(project: Path) -> None:
+    assert run("build").exit_code == 0
+    lines = "who led the protest?\n" + "x" * 10_000 + "\n\nwhat is the capital of Peru?\n"
+    result = run("ask", input=lines)
+    assert result.exit_code == 5
+    assert result.stderr == "error: line 2: the question is 10,000 characters long; the limit is 1,000\n"
+    questions = [line for line in result.stdout.splitlines() if line.startswith("Q: ")]
+    assert questions == ["Q: who led the protest?", "Q: what is the capital of Peru?"]
+    assert "Bushra Bibi" in result.stdout and "The indexed articles don't say." in result.stdout
+
+
+BOLD, CYAN, DIM, UNDERLINE = "\x1b[1m", "\x1b[36m", "\x1b[2m", "\x1b[4m"
+
+
+def test_answers_are_coloured_only_on_a_terminal_without_no_color(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert run("build").exit_code == 0
+
+    def ask(*args: str) -> str:
+        # color=True: CliRunner keeps escapes, so whatever is plain here was made plain by citebot.
+        return CliRunner().invoke(main, ["ask", *args, "who led the protest?"], color=True).stdout
+
+    assert "\x1b[" not in ask()  # piped: not a terminal
+    monkeypatch.setattr(index.cli, "_stdout_is_terminal", lambda: True)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    lines = ask().splitlines()
+    assert lines[0] == "Q: who led the protest?"
+    assert lines[1].startswith(f"1. \"{BOLD}Khan's wife, \x1b[0m{BOLD}{UNDERLINE}Bushra Bibi\x1b[0m{BOLD}, led the latest protest")
+    assert lines[2].startswith(f"   {CYAN}[") and f"{DIM}({SEED_ID}, " in lines[2]
+    assert re.search(rf"{re.escape(DIM)}score 0\.\d\d\x1b\[0m$", lines[2])
+    assert "\x1b[" not in ask("--json")
+    monkeypatch.setenv("NO_COLOR", "")  # empty is unset, per no-color.org
+    assert BOLD in ask()
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = ask()
+    assert "\x1b[" not in plain and re.search(r"\)  score 0\.\d\d$", plain.splitlines()[2])
+    assert "Khan's wife, Bushra Bibi, led the latest protest" in plain  # the answering phrase: verbatim
+
+
+def _many_articles(folder: Path, n: int) -> None:
+    """``n`` distinct articles of 12 sentences each: a build long enough to interrupt mid-embedding."""
+    for i in range(n):
+        body = " ".join(
+            f"The council of district {i} voted on measure {j} after a debate about road {i * 13 + j}."
+            for j in range(12)
+        )
+        (folder / f"district-{i:04d}.txt").write_text(f"District {i} council votes\n\n{body}\n", encoding="utf-8")
+
+
+def _read_pty(fd: int, until: bytes | None, timeout: float) -> bytes:
+    """What arrives on a pty's master side: until ``until`` is seen, or (None) until the other side closes."""
+    got, deadline = b"", time.monotonic() + timeout
+    while (until is None or until not in got) and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(fd, 4096)
+        except OSError:  # EIO: every copy of the other side is closed
+            break
+        if not chunk:
+            break
+        got += chunk
+    return got
+
+
+def test_ctrl_c_during_a_build_exits_130_clears_the_bar_and_keeps_the_old_index(project: Path) -> None:
+    assert run("build").exit_code == 0
+    index_dir = project / "index"
+    published, builds = (index_dir / "CURRENT").read_text(), sorted(os.listdir(index_dir / "builds"))
+    _many_articles(project / "corpus", 100)
+    master, terminal = pty.openpty()  # stderr on a terminal, so there is a progress bar to clear
+    fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))  # tqdm draws nothing in 0x0
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "index", "--config", str(project / "config.yaml"), "build"],
+        cwd=ROOT,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    try:
+        shown = _read_pty(master, b"embedding", timeout=120)
+        assert b"embedding" in shown, shown
+        proc.send_signal(signal.SIGINT)
+        shown += _read_pty(master, None, timeout=60)
+        assert proc.wait(timeout=60) == 130
+    finally:
+        proc.kill()
+        os.close(master)
+    assert proc.stdout and proc.stdout.read() == b""  # no report: nothing was built
+    # The bar's line is wiped, and "interrupted" is the one line after it (the pty writes \r\n).
+    assert shown.endswith(b"\r\x1b[Kinterrupted\r\n"), shown[-200:]
+    assert b"Traceback" not in shown and b"Aborted" not in shown
+    assert (index_dir / "CURRENT").read_text() == published
+    assert sorted(os.listdir(index_dir / "builds")) == builds  # no half-written build left beside it
+    listed = run("list")
+    assert listed.exit_code == 0 and listed.stdout.split("\t")[0] == SEED_ID
 
 
 def test_the_installed_entry_point_is_the_same_cli() -> None:
@@ -244,7 +440,7 @@ def test_ask_says_on_stderr_that_articles_changed_since_the_build(project: Path)
     seed.write_text(seed.read_text(encoding="utf-8") + "\nOne more paragraph came in later.\n", encoding="utf-8")
     result = run("ask", "who led the protest?")
     assert result.exit_code == 0 and "Bushra Bibi" in result.stdout  # still answered, from the old index
-    assert "1 article changed" in result.stderr and "python -m index build" in result.stderr
+    assert "1 article changed" in result.stderr and "`citebot build`" in result.stderr
     assert "changed" not in result.stdout
 
 

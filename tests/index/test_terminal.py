@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from index.cli import for_terminal
+import index.cli
+from index.cli import _paint, for_terminal
 
 
 @pytest.mark.parametrize(
@@ -39,3 +40,12 @@ def test_nothing_a_terminal_obeys_is_left(text: str) -> None:
     assert not any(c in shown for c in "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
     # What else is not "printable" is ordinary text: spaces, joiners, private use, unassigned.
     assert all(c.isprintable() or unicodedata.category(c) in ("Zs", "Cf", "Co", "Cn") for c in shown)
+
+
+def test_styling_is_added_after_the_text_is_made_safe(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(index.cli, "_stdout_is_terminal", lambda: True)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    # The article's own escape is shown, the bold's is kept: the order matters both ways.
+    assert _paint("a\x1b[2Jb", bold=True) == "\x1b[1ma\\x1b[2Jb\x1b[0m"
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert _paint("a\x1b[2Jb", bold=True) == "a\\x1b[2Jb"
