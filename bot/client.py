@@ -117,7 +117,14 @@ class CitebotBot(commands.Bot):
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
 
     async def setup_hook(self) -> None:
-        """Load the cogs, warm the engine up, sync the slash commands: all before the gateway connects."""
+        """Load the cogs, warm the engine up, sync the slash commands: all before the gateway connects.
+
+        The article list's Previous/Next buttons are registered by their custom_id pattern, so the
+        buttons under a list sent before a restart still work.
+        """
+        from .pages import PageButton
+
+        self.add_dynamic_items(PageButton)
         await self.load_cogs()
         await self.warm_up()
         await self.sync_commands()

@@ -14,6 +14,7 @@ from discord.ext import commands
 from ..autocomplete import article_options
 from ..checks import is_admin
 from ..errors import ALREADY_INDEXING
+from ..pages import no_such_page, page_view
 from ..render import page_of, render_articles, render_report, render_source
 from ..replies import send
 
@@ -134,11 +135,17 @@ class Corpus(commands.Cog):
     @commands.hybrid_command(name="articles", description="List the indexed articles")  # type: ignore[arg-type]
     @app_commands.describe(page="Page number")
     async def articles(self, ctx: Context, page: commands.Range[int, 1, 10_000] = 1) -> None:
-        """List the indexed articles, a page at a time (open to everyone: it only reads)."""
+        """List the indexed articles, a page at a time, with Previous/Next buttons (open to everyone:
+        it only reads). A page past the end is answered with how many pages there are."""
         async with ctx.typing():  # reading may reload a newly published index
             infos = await asyncio.to_thread(self.bot.engine_for(ctx.guild).articles)
+        prefix = self.bot.config.bot.command_prefix
         listing = page_of(infos, page, self.bot.config.bot.articles_page_size)
-        await send(ctx, render_articles(listing, prefix=self.bot.config.bot.command_prefix))
+        if infos and page > listing.pages:
+            # In the channel like the list itself: after the public deferral Discord shows it there anyway.
+            await send(ctx, no_such_page(page, listing, prefix=prefix))
+            return
+        await send(ctx, render_articles(listing, prefix=prefix), view=page_view(listing))
 
     @commands.hybrid_command(name="source", description="Show an article: its title, date, link and first sentences")  # type: ignore[arg-type]
     @app_commands.describe(article_id="The article's id, as /articles shows it (type part of its title)")
