@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COGS = ("bot.cogs.ask", "bot.cogs.corpus")
+COGS = ("bot.cogs.ask", "bot.cogs.corpus", "bot.cogs.help")
 
 
 def intents_for(config: Config) -> discord.Intents:
@@ -104,7 +104,7 @@ class CitebotBot(commands.Bot):
             command_prefix=commands.when_mentioned_or(prefix) if prefix else commands.when_mentioned,
             intents=intents_for(config),
             allowed_mentions=NO_MENTIONS,
-            help_command=None,  # the slash command list is the help; a help text would be one more send
+            help_command=None,  # discord.py's generated help lists commands; bot.cogs.help says how to ask
             strip_after_prefix=True,
         )
         self.config = config

@@ -24,6 +24,7 @@ from discord.ext import commands
 from ..autocomplete import article_options
 from ..chatter import is_question
 from ..errors import citebot_error, report_error
+from ..help import help_text
 from ..render import render_answer, slow_down_text, thread_name, usage_text
 from ..replies import post, send
 from ..threads import Refusals, ThreadMemory
@@ -193,6 +194,9 @@ class Ask(commands.Cog):
             if not await self._within_rate(ctx):
                 return
             text = self.clean(question)
+            if not text and ctx.interaction is None:  # a bare "@citebot": what is this bot, how to ask
+                await send(ctx, help_text(self.bot.config), reply=True)
+                return
             filters = None
             if text and len(text) <= self.max_chars:
                 filters, text = self._filters(text, options)  # a bad value: its one-line error, below
