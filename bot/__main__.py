@@ -17,6 +17,38 @@ log = logging.getLogger(__name__)
 TOKEN_ENV = "DISCORD_TOKEN"
 
 
+# Said by libraries at start-up about things citebot does not use: voice support (discord.py warns
+# that PyNaCl and davey are missing), and faiss's probe of CPU-specific builds ("Could not load
+# library with AVX2 support", at INFO, before it loads the generic one). Shown at DEBUG only.
+_VOICE_WARNING = "voice will NOT be supported"
+QUIET_LOGGERS = ("faiss.loader",)
+
+
+class _VoiceNotice(logging.Filter):
+    """Turns discord.py's "voice will NOT be supported" warnings into DEBUG records."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.WARNING and _VOICE_WARNING in record.getMessage():
+            record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+            return logging.getLogger().isEnabledFor(logging.DEBUG)
+        return True
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """One handler on the root logger at ``level``, without the start-up noise of the libraries.
+
+    What was loaded is said once, at INFO, by the bot itself (the model, the index build, how many
+    articles and sentences, the reader on or off; see ``CitebotBot.warm_up``).
+    """
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    debug = logging.getLogger().isEnabledFor(logging.DEBUG)
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if debug else logging.WARNING)
+    voice = logging.getLogger("discord.client")
+    if not any(isinstance(f, _VoiceNotice) for f in voice.filters):
+        voice.addFilter(_VoiceNotice())
+
+
 def _fail(message: str) -> None:
     print(f"citebot: {message}", file=sys.stderr)
 
@@ -38,7 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--config", help="config file (default: $CITEBOT_CONFIG or config.yaml)")
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(args.log_level)
 
     # Only from the environment: a token in a file sits one `git add` away from being published.
     token = os.environ.get(TOKEN_ENV, "").strip()

@@ -30,6 +30,33 @@ def may_change_index(member: discord.abc.User, permissions: discord.Permissions,
     return any(role.name.casefold() in wanted for role in getattr(member, "roles", ()))
 
 
+def is_index_admin(source: commands.Context[Any] | discord.Interaction[Any]) -> bool:
+    """Whether whoever is behind a command, a question or a click may change the index.
+
+    Used both to allow the admin commands and to choose between the member-facing and the
+    admin-facing text of a failure (see :func:`bot.errors.describe`). Outside a server: no.
+    """
+    if source.guild is None:
+        return False
+    if isinstance(source, discord.Interaction):
+        user: discord.abc.User = source.user
+        # For an interaction Discord sends the member's resolved permissions in the channel.
+        permissions = source.permissions
+        config = getattr(source.client, "config", None)
+    else:
+        user = source.author
+        # For a message they are computed from the cached roles (the guilds intent keeps them up to date).
+        if source.interaction is not None:
+            permissions = source.interaction.permissions
+        elif isinstance(user, discord.Member):
+            permissions = user.guild_permissions
+        else:
+            return False
+        config = getattr(source.bot, "config", None)
+    roles = list(config.bot.admin_roles) if config is not None else []
+    return isinstance(user, discord.Member) and may_change_index(user, permissions, roles)
+
+
 def is_admin() -> Callable[[T], T]:
     """A check for hybrid commands: Manage Server or an admin role, else a polite refusal.
 
@@ -40,12 +67,8 @@ def is_admin() -> Callable[[T], T]:
     async def predicate(ctx: commands.Context[Any]) -> bool:
         if ctx.guild is None or not isinstance(ctx.author, discord.Member):
             raise commands.NoPrivateMessage()
-        # For an interaction Discord sends the member's resolved permissions; for a message they are
-        # computed from the cached roles (the guilds intent keeps them up to date).
-        permissions = ctx.interaction.permissions if ctx.interaction else ctx.author.guild_permissions
-        roles = list(ctx.bot.config.bot.admin_roles)
-        if may_change_index(ctx.author, permissions, roles):
+        if is_index_admin(ctx):
             return True
-        raise NotAdmin(roles)
+        raise NotAdmin(list(ctx.bot.config.bot.admin_roles))
 
     return commands.check(predicate)

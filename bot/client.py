@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-COGS = ("bot.cogs.ask", "bot.cogs.corpus")
+COGS = ("bot.cogs.ask", "bot.cogs.corpus", "bot.cogs.help")
 
 
 def intents_for(config: Config) -> discord.Intents:
@@ -70,6 +70,24 @@ def make_guild_engines(config: Config, engine: Engine) -> dict[int, Engine]:
     }
 
 
+def _warm(engine: Engine) -> str:
+    engine.warm_up()  # says nothing when there is no index yet: loaded() raises IndexMissingError then
+    return loaded(engine)
+
+
+def loaded(engine: Engine) -> str:
+    """What an engine has loaded, for the one INFO line at start-up: model, index build, articles,
+    sentences and whether the reader reranks close calls."""
+    config = engine.config
+    build = engine.snapshot(check_model=False).build_id
+    infos = engine.articles()
+    sentences = sum(a.sentences for a in infos)
+    return (
+        f"model {config.model.name} ({config.model.precision}), index build {build}, "
+        f"{len(infos):,} articles, {sentences:,} sentences, reader {'on' if config.search.read else 'off'}"
+    )
+
+
 class CitebotBot(commands.Bot):
     """citebot in Discord: answers questions with cited quotes and lets admins update the index.
 
@@ -86,7 +104,7 @@ class CitebotBot(commands.Bot):
             command_prefix=commands.when_mentioned_or(prefix) if prefix else commands.when_mentioned,
             intents=intents_for(config),
             allowed_mentions=NO_MENTIONS,
-            help_command=None,  # the slash command list is the help; a help text would be one more send
+            help_command=None,  # discord.py's generated help lists commands; bot.cogs.help says how to ask
             strip_after_prefix=True,
         )
         self.config = config
@@ -99,7 +117,14 @@ class CitebotBot(commands.Bot):
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
 
     async def setup_hook(self) -> None:
-        """Load the cogs, warm the engine up, sync the slash commands: all before the gateway connects."""
+        """Load the cogs, warm the engine up, sync the slash commands: all before the gateway connects.
+
+        The article list's Previous/Next buttons are registered by their custom_id pattern, so the
+        buttons under a list sent before a restart still work.
+        """
+        from .pages import PageButton
+
+        self.add_dynamic_items(PageButton)
         await self.load_cogs()
         await self.warm_up()
         await self.sync_commands()
@@ -119,18 +144,19 @@ class CitebotBot(commands.Bot):
         """Load the model and every index in a worker thread, so the first question waits for nothing.
 
         A missing or unusable index is not fatal: questions get its one-line message until an admin
-        runs ``/reindex``.
+        runs ``/reindex``. Each engine says once, at INFO, what it loaded (or, as a warning, why its
+        index is not usable).
         """
         engines: list[tuple[str, Engine]] = [("default", self.engine)]
         engines += [(f"server {guild_id}", e) for guild_id, e in self.guild_engines.items()]
         for name, engine in engines:
             started = time.perf_counter()
             try:
-                await asyncio.to_thread(engine.warm_up)
+                summary = await asyncio.to_thread(_warm, engine)
             except citebot_error() as exc:
                 log.warning("the %s index is not usable yet (%s); /reindex builds it", name, exc)
                 continue
-            log.info("%s engine warmed up in %.1f s", name, time.perf_counter() - started)
+            log.info("%s engine ready in %.1f s: %s", name, time.perf_counter() - started, summary)
 
     async def sync_commands(self) -> None:
         """Register the slash commands: in the test guild only when configured (instant), else globally.

@@ -1,4 +1,13 @@
-"""The one place where failures become replies: user errors in one line, bugs logged with a traceback."""
+"""The one place where failures become replies: user errors in one line, bugs logged with a traceback.
+
+Members see member-facing text only. An error about the server's own state (no index yet, an index
+that does not fit the config or is damaged, an index folder that cannot be written, a missing
+corpus folder) carries paths and shell commands meant for whoever runs the bot: a member is told
+:data:`INDEX_NOT_READY`, an admin (see :func:`bot.checks.is_index_admin`) a line saying what to do
+in Discord, with no path in it (a reply to a mention or a prefix command is public), and the log
+keeps the engine's full message. :func:`describe` is that policy, for every command, question,
+click and autocomplete alike.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +21,24 @@ from discord.ext import commands
 
 from index import errors
 
-from .render import slow_down_text
-from .replies import send
+from .render import MESSAGE_LIMIT, neutralize_mentions, shorten, slow_down_text
+from .replies import NO_MENTIONS, send
 
 log = logging.getLogger(__name__)
 
 APOLOGY = "Sorry, something went wrong on my side. It has been logged; please try again later."
 ALREADY_INDEXING = "A re-index is already running; try again when it has finished."
+INDEX_NOT_READY = "The index isn't ready — an admin can run /reindex."
+# What an admin is told about the server's state: what to do here, without the paths of the log.
+_ADMIN_TEXT: dict[type[errors.CitebotError], str] = {
+    errors.IndexMissingError: "No index is built yet: run `/reindex` to index the corpus folder. "
+    "The bot's log has the details.",
+    errors.IndexMismatchError: "The index can't be used: it was built for another model or setting, or it is "
+    "damaged. Run `/reindex` to rebuild it; if that fails too, the bot's log says what is wrong.",
+    errors.IndexWriteError: "The index folder can't be written (is the disk full, or read-only?); the previous "
+    "index is unchanged. The bot's log has the details.",
+    errors.ConfigError: "The bot's configuration has a problem; the bot's log says what it is.",
+}
 
 
 class NotAdmin(commands.CheckFailure):
@@ -54,17 +74,36 @@ def citebot_error() -> type[Exception]:
     return errors.CitebotError
 
 
-def describe(error: BaseException, *, usage: str = "") -> Reply:
+def about_the_server(error: BaseException) -> bool:
+    """Whether a failure is about the server's own state (its index, its folders, its config): its
+    message is for whoever runs the bot, not for the member who happened to ask."""
+    error = unwrap(error)
+    if isinstance(error, tuple(_ADMIN_TEXT)):
+        return True
+    # The one ArticleError that names a server path rather than what a member sent.
+    return isinstance(error, errors.ArticleError) and str(error).startswith("the corpus folder ")
+
+
+def describe(error: BaseException, *, usage: str = "", admin: bool = False) -> Reply:
     """Map a failure to the reply the user gets.
 
     Args:
         error: What was raised (wrappers are removed here).
         usage: The command's usage line, for argument errors.
+        admin: The user may change the index: a failure about the server's state gets the line
+            that says what to do, not the member-facing one.
 
     Returns:
         The reply; ``Reply(None)`` for failures that deserve no answer.
     """
     error = unwrap(error)
+    if about_the_server(error):
+        if not admin:
+            return Reply(INDEX_NOT_READY)
+        for kind, text in _ADMIN_TEXT.items():
+            if isinstance(error, kind):
+                return Reply(text)
+        return Reply("The corpus folder is missing; the bot's log says where it should be.")
     if isinstance(error, errors.CitebotError):
         text = str(error)
         if isinstance(error, errors.NotFoundError):
@@ -93,21 +132,50 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def _log(error: BaseException, reply: Reply, what: str, user: int) -> None:
+    """The detail the reply leaves out: a bug's traceback, the engine's own message about the server."""
+    original = unwrap(error)
+    if reply.text == APOLOGY:
+        log.error("unexpected error in %s", what, exc_info=(type(original), original, original.__traceback__))
+    elif about_the_server(original):
+        log.warning("%s for user %s failed: %s", what, user, original)
+    elif reply.text is not None:
+        log.info("refused %s for user %s: %s", what, user, reply.text)
+
+
 async def report_error(ctx: commands.Context[Any], error: BaseException, *, usage: str = "") -> None:
     """Tell the user what went wrong (one line), logging anything that is not a user error.
 
     Never raises: a failure while reporting a failure is logged, not re-raised into discord.py.
     """
-    reply = describe(error, usage=usage)
-    if reply.text == APOLOGY:
-        original = unwrap(error)
-        command = ctx.command.qualified_name if ctx.command else "question"
-        log.error("unexpected error in %s", command, exc_info=(type(original), original, original.__traceback__))
-    elif reply.text is not None:
-        log.info("refused %s for user %s: %s", ctx.command or "question", ctx.author.id, reply.text)
+    from .checks import is_index_admin  # bot.checks imports this module
+
+    reply = describe(error, usage=usage, admin=is_index_admin(ctx))
+    _log(error, reply, ctx.command.qualified_name if ctx.command else "question", ctx.author.id)
     if reply.text is None:
         return
     try:
         await send(ctx, reply.text, ephemeral=reply.ephemeral)
+    except discord.HTTPException as exc:
+        log.warning("could not send the error reply: %s", exc)
+
+
+async def report_interaction_error(interaction: discord.Interaction[Any], error: BaseException, *, what: str) -> None:
+    """:func:`report_error` for an interaction without a command (a button click): the same texts,
+    only to the one who clicked, and the same logging. Never raises."""
+    from .checks import is_index_admin
+
+    reply = describe(error, admin=is_index_admin(interaction))
+    _log(error, reply, what, interaction.user.id)
+    if reply.text is None:
+        return
+    text = shorten(neutralize_mentions(reply.text), MESSAGE_LIMIT)
+    try:
+        if interaction.response.is_done():
+            await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS, suppress_embeds=True)
+        else:
+            await interaction.response.send_message(
+                text, ephemeral=True, allowed_mentions=NO_MENTIONS, suppress_embeds=True
+            )
     except discord.HTTPException as exc:
         log.warning("could not send the error reply: %s", exc)

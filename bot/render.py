@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     # Types only: importing the ``index`` package at run time would pull in the model stack.
-    from index.models import Answer, ArticleInfo, BuildReport, Citation
+    from index.models import Answer, ArticleInfo, BuildReport, Citation, Passage
 
 MESSAGE_LIMIT = 2000  # characters of content per Discord message
 THREAD_NAME_LIMIT = 100  # characters of a thread's name
@@ -344,6 +344,36 @@ def _article_line(position: int, article: ArticleInfo, title: str) -> str:
     line += f", {escape(article.date)}" if article.date else ""
     count = article.sentences
     return f"{line} ({count} sentence{'s' if count != 1 else ''})"
+
+
+# --- one article --------------------------------------------------------------------------------
+
+
+def render_source(passage: Passage, *, limit: int = MESSAGE_LIMIT) -> str:
+    """What ``/source`` shows of an article: title, id, date, link, sentence count, its opening.
+
+    The sentences are quoted as answers quote them (escaped, one line each, mentions inert) and
+    shortened evenly so the whole fits in ``limit``; the link is shown without a preview, or the
+    article id stands in for a source that is no web address.
+    """
+    article = passage.article
+    title = escape(shorten(" ".join(article.title.split()), TITLE_CHARS)) or article.id
+    count = article.sentences
+    facts = [escape(article.date)] if article.date else []
+    facts.append(f"{count} sentence{'s' if count != 1 else ''}")
+    link = source_link(passage.link)
+    if link:
+        facts.append(link)
+    head = f"**{title}** (`{article.id}`)\n" + ", ".join(facts)
+    if not passage.sentences:
+        return shorten(head, limit)
+    leads = [f"{_lead(number)}“" for number, _ in passage.sentences]
+    room = (limit - len(head) - len("\nOpening:") - sum(len(lead) + 2 for lead in leads)) // len(leads)
+    quotes = [
+        f"{lead}{shorten(escape(text), max(room, 1))}”"
+        for lead, (_, text) in zip(leads, passage.sentences, strict=True)
+    ]
+    return shorten("\n".join([head, "Opening:", *quotes]), limit)
 
 
 # --- autocomplete -------------------------------------------------------------------------------

@@ -20,7 +20,12 @@ NO_MENTIONS = discord.AllowedMentions.none()
 
 
 async def send(
-    ctx: commands.Context[Any], text: str, *, ephemeral: bool = False, reply: bool = False
+    ctx: commands.Context[Any],
+    text: str,
+    *,
+    ephemeral: bool = False,
+    reply: bool = False,
+    view: discord.ui.View | None = None,
 ) -> discord.Message | None:
     """Send ``text`` in answer to ``ctx``: a followup after a deferred interaction, else a message.
 
@@ -30,6 +35,7 @@ async def send(
         ephemeral: Only the asker sees it (interactions only; ignored for messages).
         reply: Thread the message to the question (messages only): in a busy channel the answer
             must point at what it answers. It mentions nobody, the author included.
+        view: Buttons under the message.
 
     Returns:
         The sent message, if Discord returned one.
@@ -45,6 +51,7 @@ async def send(
         suppress_embeds=True,  # no previews for links inside quotes either
         ephemeral=ephemeral,
         reference=reference,  # type: ignore[arg-type]  # None is accepted: no reference
+        view=view,  # type: ignore[arg-type]  # None is accepted: no buttons
     )
 
 
@@ -53,3 +60,16 @@ async def post(channel: discord.abc.Messageable, text: str) -> discord.Message:
     :func:`send`: no mentions, no link previews, within the limit."""
     content = shorten(neutralize_mentions(text), MESSAGE_LIMIT)
     return await channel.send(content, allowed_mentions=NO_MENTIONS, suppress_embeds=True)
+
+
+async def update(interaction: discord.Interaction[Any], text: str, *, view: discord.ui.View | None) -> None:
+    """Edit the message a button is under into ``text`` and ``view`` (None: no buttons), with the
+    guarantees of :func:`send`: in place when the click is not answered yet (callback type 7), else
+    through the original response after a deferral."""
+    content = shorten(neutralize_mentions(text), MESSAGE_LIMIT)
+    if interaction.response.is_done():
+        await interaction.edit_original_response(content=content, view=view, allowed_mentions=NO_MENTIONS)
+    else:
+        await interaction.response.edit_message(
+            content=content, view=view, allowed_mentions=NO_MENTIONS, suppress_embeds=True
+        )

@@ -21,9 +21,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from ..autocomplete import article_options
 from ..chatter import is_question
 from ..errors import citebot_error, report_error
-from ..render import article_choices, render_answer, slow_down_text, thread_name, usage_text
+from ..help import help_text
+from ..render import render_answer, slow_down_text, thread_name, usage_text
 from ..replies import post, send
 from ..threads import Refusals, ThreadMemory
 
@@ -39,7 +41,6 @@ log = logging.getLogger(__name__)
 Context = commands.Context["CitebotBot"]
 THREAD_ARCHIVE_MINUTES: Literal[1440] = 1440  # a thread hides after a day without messages, as its conversation expires
 SCOPE_CHECK_SECONDS = 1.0  # how long a filter check may hold up the deferral (Discord's deadline: 3 s)
-AUTOCOMPLETE_SECONDS = 2.0  # choices must reach Discord within 3 s; none are better than a late list
 
 
 def new_conversation() -> Conversation:
@@ -112,12 +113,7 @@ class Ask(commands.Cog):
         self, interaction: discord.Interaction[CitebotBot], current: str
     ) -> list[app_commands.Choice[str]]:
         """Articles of this server whose id or title holds what was typed (at most 25)."""
-        engine = self.bot.engine_for(interaction.guild)
-        try:
-            infos = await asyncio.wait_for(asyncio.to_thread(engine.articles), AUTOCOMPLETE_SECONDS)
-        except (TimeoutError, citebot_error()):
-            return []  # no index yet, or every worker busy: nothing to offer this time
-        return [app_commands.Choice(name=name, value=value) for name, value in article_choices(infos, current)]
+        return await article_options(self.bot, interaction, current)
 
     @commands.Cog.listener()
     async def on_plain_message(self, message: discord.Message) -> None:
@@ -198,6 +194,9 @@ class Ask(commands.Cog):
             if not await self._within_rate(ctx):
                 return
             text = self.clean(question)
+            if not text and ctx.interaction is None:  # a bare "@citebot": what is this bot, how to ask
+                await send(ctx, help_text(self.bot.config), reply=True)
+                return
             filters = None
             if text and len(text) <= self.max_chars:
                 filters, text = self._filters(text, options)  # a bad value: its one-line error, below

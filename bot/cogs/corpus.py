@@ -1,4 +1,4 @@
-"""Managing the index (admins): ``/reindex``, ``/add``, ``/remove``; and ``/articles`` for everyone."""
+"""Managing the index (admins): ``/reindex``, ``/add``, ``/remove``; ``/articles`` and ``/source`` for everyone."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
+from ..autocomplete import article_options
 from ..checks import is_admin
 from ..errors import ALREADY_INDEXING
-from ..render import page_of, render_articles, render_report
+from ..pages import no_such_page, page_view
+from ..render import page_of, render_articles, render_report, render_source
 from ..replies import send
 
 if TYPE_CHECKING:
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Context = commands.Context["CitebotBot"]
+OPENING_SENTENCES = 3  # what /source quotes of an article
 # The "type: ignore[arg-type]" on @commands.hybrid_command: mypy solves the decorator's unbound
 # type variables as Never and rejects any callback; the commands themselves are fine.
 
@@ -95,7 +98,7 @@ class Corpus(commands.Cog):
         return await asyncio.to_thread(engine.add_bytes, file.filename, data)
 
     @commands.hybrid_command(name="remove", description="Remove an article from the index by its id (admins)")  # type: ignore[arg-type]
-    @app_commands.describe(article_id="The article's id, as /articles shows it")
+    @app_commands.describe(article_id="The article's id, as /articles shows it (type part of its title)")
     @commands.guild_only()
     @is_admin()
     async def remove(self, ctx: Context, article_id: str) -> None:
@@ -132,11 +135,41 @@ class Corpus(commands.Cog):
     @commands.hybrid_command(name="articles", description="List the indexed articles")  # type: ignore[arg-type]
     @app_commands.describe(page="Page number")
     async def articles(self, ctx: Context, page: commands.Range[int, 1, 10_000] = 1) -> None:
-        """List the indexed articles, a page at a time (open to everyone: it only reads)."""
+        """List the indexed articles, a page at a time, with Previous/Next buttons (open to everyone:
+        it only reads). A page past the end is answered with how many pages there are."""
         async with ctx.typing():  # reading may reload a newly published index
             infos = await asyncio.to_thread(self.bot.engine_for(ctx.guild).articles)
+        prefix = self.bot.config.bot.command_prefix
         listing = page_of(infos, page, self.bot.config.bot.articles_page_size)
-        await send(ctx, render_articles(listing, prefix=self.bot.config.bot.command_prefix))
+        if infos and page > listing.pages:
+            # In the channel like the list itself: after the public deferral Discord shows it there anyway.
+            await send(ctx, no_such_page(page, listing, prefix=prefix))
+            return
+        await send(ctx, render_articles(listing, prefix=prefix), view=page_view(listing))
+
+    @commands.hybrid_command(name="source", description="Show an article: its title, date, link and first sentences")  # type: ignore[arg-type]
+    @app_commands.describe(article_id="The article's id, as /articles shows it (type part of its title)")
+    async def source(self, ctx: Context, article_id: str) -> None:
+        """Show one article: title, id, date, link, how many sentences, and its opening.
+
+        Ephemeral: it is a look-up for the one who asks (which article is this id, before
+        ``/ask article:`` or ``/remove``), so it does not fill the channel with an article's opening;
+        anything worth showing everyone is one ``/ask`` away, with its quotes cited. (A prefix
+        command cannot be ephemeral: ``!source`` answers in the channel.)
+        """
+        article_id = article_id.strip().strip("`")
+        engine = self.bot.engine_for(ctx.guild)
+        async with ctx.typing(ephemeral=True):  # the deferral is ephemeral, so is every reply after it
+            passage = await asyncio.to_thread(engine.passage, article_id, 1, OPENING_SENTENCES)
+        await send(ctx, render_source(passage), ephemeral=True)
+
+    @remove.autocomplete("article_id")
+    @source.autocomplete("article_id")
+    async def article_id_autocomplete(
+        self, interaction: discord.Interaction[CitebotBot], current: str
+    ) -> list[app_commands.Choice[str]]:
+        """Articles of this server whose id or title holds what was typed (at most 25), as for ``/ask``."""
+        return await article_options(self.bot, interaction, current)
 
 
 async def setup(bot: CitebotBot) -> None:

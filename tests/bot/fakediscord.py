@@ -278,7 +278,7 @@ class FakeDiscord:
         if original and token in self._originals:
             message = self.messages[self._originals[token]]
             if method == "PATCH":
-                message = {**message, "content": body.get("content", message["content"])}
+                message = {**message, **{k: body[k] for k in ("content", "components") if k in body}}
             return _json(self._store(message))
         message = self._store(message_payload(body, **where))
         self._originals.setdefault(token, int(message["id"]))
@@ -428,15 +428,17 @@ class FakeDiscord:
         channel_id: int = CHANNEL_ID,
         user_id: int = 888000000000000001,
         message_id: int | None = None,
+        roles: tuple[int, ...] = (),
     ) -> dict[str, Any]:
-        """Feed the bot one MESSAGE_CREATE from a member, as the gateway would (in a thread: the
-        thread's id as ``channel_id``). A mention of the bot in ``content`` is listed as Discord does."""
+        """Feed the bot one MESSAGE_CREATE from a member with ``roles``, as the gateway would (in a
+        thread: the thread's id as ``channel_id``). A mention of the bot in ``content`` is listed as
+        Discord does."""
         where = self._where(channel_id)
         payload = message_payload({"content": content}, **where)
         payload.update(
             id=str(message_id or snowflake()),
             author=user_payload(user_id, f"user{user_id % 1000}"),
-            member=member_payload(),
+            member=member_payload(roles),
             webhook_id=None,
             application_id=None,
             flags=0,
@@ -787,6 +789,7 @@ def message_payload(body: dict[str, Any], channel_id: int = CHANNEL_ID, guild_id
         "mention_roles": [],
         "attachments": [],
         "embeds": body.get("embeds") or [],
+        "components": body.get("components") or [],  # buttons: what a click is dispatched against
         "pinned": False,
         "type": 0,
         "flags": body.get("flags", 0),

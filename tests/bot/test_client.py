@@ -41,6 +41,7 @@ async def test_the_bot_pings_nobody_by_default_and_loads_every_cog(news_engine: 
     await bot._async_setup_hook()
     await bot.load_cogs()
     assert set(bot.extensions) == set(COGS)
-    assert {c.name for c in bot.commands} == {"ask", "reindex", "add", "remove", "articles"}
-    assert {c.name for c in bot.tree.get_commands()} == {"ask", "reindex", "add", "remove", "articles"}
+    names = {"ask", "reindex", "add", "remove", "articles", "source", "help"}
+    assert {c.name for c in bot.commands} == names
+    assert {c.name for c in bot.tree.get_commands()} == names
     await bot.close()

@@ -59,7 +59,7 @@ async def test_slash_commands_sync_to_the_test_guild(http_bot: tuple[FakeDiscord
     (sync,) = fake.sent("PUT", r"/applications/\d+/.*commands")
     assert sync.path == f"/applications/{APP_ID}/guilds/{GUILD_ID}/commands"
     commands = {c["name"]: c for c in sync.json}
-    assert set(commands) == {"ask", "reindex", "add", "remove", "articles"}
+    assert set(commands) == {"ask", "reindex", "add", "remove", "articles", "source", "help"}
     options = {
         name: {o["name"]: (o["type"], o.get("required", False)) for o in c["options"]} for name, c in commands.items()
     }
@@ -75,9 +75,16 @@ async def test_slash_commands_sync_to_the_test_guild(http_bot: tuple[FakeDiscord
         "add": {"file": (11, False), "url": (3, False)},
         "remove": {"article_id": (3, True)},
         "articles": {"page": (4, False)},
+        "source": {"article_id": (3, True)},
+        "help": {},
     }
     assert commands["articles"]["options"][0]["min_value"] == 1
-    assert [o["name"] for o in commands["ask"]["options"] if o.get("autocomplete")] == ["article"]
+    autocompleted = {n: [o["name"] for o in c["options"] if o.get("autocomplete")] for n, c in commands.items()}
+    assert {n: names for n, names in autocompleted.items() if names} == {
+        "ask": ["article"],
+        "remove": ["article_id"],
+        "source": ["article_id"],
+    }
     for name in ("reindex", "add", "remove"):
         assert commands[name]["dm_permission"] is False
         # Admin roles are configured, so Discord's Manage Server hint would hide the commands from them.
@@ -97,7 +104,15 @@ async def test_without_a_test_guild_commands_sync_globally(news_engine: Engine) 
         await fake.close()
     assert sync.path == f"/applications/{APP_ID}/commands"
     hints = {c["name"]: c["default_member_permissions"] for c in sync.json}
-    assert hints == {"ask": None, "articles": None, "reindex": 32, "add": 32, "remove": 32}  # Manage Server
+    assert hints == {  # Manage Server for the admin commands
+        "ask": None,
+        "articles": None,
+        "source": None,
+        "help": None,
+        "reindex": 32,
+        "add": 32,
+        "remove": 32,
+    }
 
 
 @pytest.mark.asyncio

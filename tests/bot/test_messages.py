@@ -117,13 +117,14 @@ async def test_mentions_inside_an_article_ping_nobody(world: Harness) -> None:
 
 @pytest.mark.asyncio
 async def test_bad_questions_get_a_usage_line(world: Harness) -> None:
-    await world.say(f"{world.mention}")  # only a mention
+    await world.say(f"{world.mention}")  # only a mention: what citebot is and how to ask it
     await world.say("x " * 3000, channel=world.qa)  # 6,000 characters
     with pytest.raises(commands.MissingRequiredArgument):  # through the central error handler
         await world.say("!ask")
     replies = [m.content for m in world.replies()]
     assert len(replies) == 3
-    assert all("Ask me about the indexed news articles" in r or "Usage:" in r for r in replies), replies
+    assert replies[0].startswith("**citebot** answers questions about the indexed news articles by quoting them")
+    assert all("Ask me about the indexed news articles" in r or "Usage:" in r for r in replies[1:]), replies
     assert "at most 1,000 characters" in replies[1]
     assert replies[2] == (
         "Question is a required argument that is missing. Usage: `/ask question:…` or `!ask <question>`"
@@ -217,7 +218,9 @@ async def test_remove_and_list(world: Harness) -> None:
     (report,) = world.replies()
     assert "Removed: `harbour-walkout`" in report.content
     await world.say("!articles 2")
-    assert world.replies()[0].content.startswith("**Indexed articles** (2), page 1 of 1:")  # clamped
+    assert world.replies()[0].content.startswith("There is no page 2: the list has 1 page (2 articles).")
+    await world.say("!articles")
+    assert world.replies()[0].content.startswith("**Indexed articles** (2), page 1 of 1:")
 
     with pytest.raises(commands.CommandInvokeError):
         await world.say("!remove harbour-walkout", member=world.editor)
