@@ -22,6 +22,7 @@ from .answer import Conversation, Filters, make_filters, split_inline
 from .config import Config, load_config
 from .engine import Engine
 from .errors import CitebotError, ExitCode
+from .feedback_cli import feedback
 from .models import Answer, BuildReport
 
 log = logging.getLogger(__name__)
@@ -514,3 +515,6 @@ def _count(n: int, noun: str) -> str:
 
 def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
+
+
+main.add_command(feedback)
