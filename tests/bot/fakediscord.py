@@ -348,7 +348,7 @@ class FakeDiscord:
             }
         }
         if kind == 4:
-            answer["resource"] = {"type": 4, "message": message_payload(body.get("data") or {})}
+            answer["resource"] = {"type": 4, "message": self._responded(interaction_id, body.get("data") or {})}
         elif kind == 7:  # UPDATE_MESSAGE: the clicked message is edited in place
             clicked = next((i for i in self.interactions.values() if str(i.id) == interaction_id), None)
             original = clicked.payload.get("message") if clicked else None
@@ -357,6 +357,20 @@ class FakeDiscord:
         else:
             answer["resource"] = {"type": kind}
         return answer
+
+    def _responded(self, interaction_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The message of a CHANNEL_MESSAGE_WITH_SOURCE response, stored (an ephemeral one too, so
+        its menu can be used) as the interaction's original response."""
+        fed = next((i for i in self.interactions.values() if str(i.id) == interaction_id), None)
+        where = self._where(int(fed.payload["channel_id"])) if fed else {}
+        message = self._store(message_payload(data, **where))
+        if fed is not None:
+            self._originals.setdefault(fed.token, int(message["id"]))
+        return message
+
+    def original(self, interaction: Interaction) -> dict[str, Any]:
+        """The stored original response of an interaction (after a deferral: its first followup)."""
+        return self.messages[self._originals[interaction.token]]
 
     # --- what the bot sent ----------------------------------------------------------------------
 
@@ -787,6 +801,7 @@ def message_payload(body: dict[str, Any], channel_id: int = CHANNEL_ID, guild_id
         "mention_roles": [],
         "attachments": [],
         "embeds": body.get("embeds") or [],
+        "components": body.get("components") or [],
         "pinned": False,
         "type": 0,
         "flags": body.get("flags", 0),
