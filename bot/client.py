@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     # Types only: the engine (and numpy, faiss, the model) is built by __main__ and passed in.
     from index.config import Config
     from index.engine import Engine
+    from index.feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
 
@@ -97,12 +98,40 @@ class CitebotBot(commands.Bot):
             # Answering such a server from the default corpus would quote another server's articles.
             raise ValueError(f"no engine for the servers {sorted(missing)} of bot.guilds")
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
+        # The answers sent and the votes on them (bot.feedback_db), opened in setup_hook; None: the
+        # answers go without buttons (the file cannot be opened).
+        self.feedback: FeedbackStore | None = None
 
     async def setup_hook(self) -> None:
-        """Load the cogs, warm the engine up, sync the slash commands: all before the gateway connects."""
+        """Load the cogs, open the feedback database and register the answers' buttons (clicks on
+        answers sent before a restart work), warm the engine up, sync the slash commands: all before
+        the gateway connects."""
         await self.load_cogs()
+        await self.open_feedback()
         await self.warm_up()
         await self.sync_commands()
+
+    async def open_feedback(self) -> None:
+        """Open ``bot.feedback_db`` and teach the bot the buttons' templates (see :mod:`bot.views`)."""
+        import sqlite3
+
+        from index.feedback import FeedbackStore
+
+        from .views import register
+
+        path = self.config.bot.feedback_db
+        if path is not None:
+            try:
+                self.feedback = await asyncio.to_thread(FeedbackStore, path)
+            except (sqlite3.Error, OSError) as exc:
+                log.warning("cannot open the feedback database %s (%s); answers go without buttons", path, exc)
+        register(self)
+
+    async def close(self) -> None:
+        await super().close()
+        if self.feedback is not None:
+            self.feedback.close()
+            self.feedback = None
 
     async def load_cogs(self) -> None:
         """Load one cog per feature."""

@@ -20,7 +20,12 @@ NO_MENTIONS = discord.AllowedMentions.none()
 
 
 async def send(
-    ctx: commands.Context[Any], text: str, *, ephemeral: bool = False, reply: bool = False
+    ctx: commands.Context[Any],
+    text: str,
+    *,
+    ephemeral: bool = False,
+    reply: bool = False,
+    view: discord.ui.View | None = None,
 ) -> discord.Message | None:
     """Send ``text`` in answer to ``ctx``: a followup after a deferred interaction, else a message.
 
@@ -30,6 +35,7 @@ async def send(
         ephemeral: Only the asker sees it (interactions only; ignored for messages).
         reply: Thread the message to the question (messages only): in a busy channel the answer
             must point at what it answers. It mentions nobody, the author included.
+        view: Buttons to put under the message (an answer's, see :mod:`bot.views`).
 
     Returns:
         The sent message, if Discord returned one.
@@ -45,6 +51,7 @@ async def send(
         suppress_embeds=True,  # no previews for links inside quotes either
         ephemeral=ephemeral,
         reference=reference,  # type: ignore[arg-type]  # None is accepted: no reference
+        view=view,  # type: ignore[arg-type]  # None is accepted: no view
     )
 
 
@@ -53,3 +60,32 @@ async def post(channel: discord.abc.Messageable, text: str) -> discord.Message:
     :func:`send`: no mentions, no link previews, within the limit."""
     content = shorten(neutralize_mentions(text), MESSAGE_LIMIT)
     return await channel.send(content, allowed_mentions=NO_MENTIONS, suppress_embeds=True)
+
+
+async def respond(
+    interaction: discord.Interaction[Any], texts: list[str], *, view: discord.ui.View | None = None
+) -> None:
+    """Answer a button click or a menu choice with messages only the clicker sees: the first as the
+    interaction's response (with ``view`` under it), the rest as followups; the same guarantees as
+    :func:`send` (no mentions, no link previews, within the limit), the no-mentions rule spelled
+    out on each, as the bot's default does not reach interaction responses on its own."""
+    first, *rest = [shorten(neutralize_mentions(t), MESSAGE_LIMIT) for t in texts]
+    response = interaction.response
+    if view is None:
+        await response.send_message(first, ephemeral=True, allowed_mentions=NO_MENTIONS, suppress_embeds=True)
+    else:
+        await response.send_message(
+            first, ephemeral=True, allowed_mentions=NO_MENTIONS, suppress_embeds=True, view=view
+        )
+    for text in rest:
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS, suppress_embeds=True)
+
+
+async def replace(interaction: discord.Interaction[Any], text: str) -> None:
+    """Answer a menu choice by editing the message it was made in: ``text``, and no menu any more."""
+    await interaction.response.edit_message(
+        content=shorten(neutralize_mentions(text), MESSAGE_LIMIT),
+        view=None,
+        allowed_mentions=NO_MENTIONS,
+        suppress_embeds=True,
+    )

@@ -20,6 +20,7 @@ BOT_MODULES = (
     "bot.render",
     "bot.replies",
     "bot.threads",
+    "bot.views",
 )
 
 
