@@ -321,3 +321,26 @@ async def test_the_closest_sentence_gets_the_buttons_but_no_more(http_bot: tuple
     assert view is not None
     assert [i.item.label for i in view.children] == ["Context", "👍", "👎"]
     assert await view_for(bot, Answer("when?", abstained=True)) is None
+
+
+@pytest.mark.asyncio
+async def test_context_pings_nobody_and_overflows_into_ephemeral_followups(
+    http_bot: tuple[FakeDiscord, CitebotBot],
+) -> None:
+    fake, bot = http_bot
+    harbour = await ask(fake, bot, "what did the union's strike call say?")
+    _, reply = await click(fake, bot, harbour, by_label(harbour)["Context"])
+    text = ephemeral(reply)
+    assert "stop work at noon" in text and "<https://example.org/news/port-kellan-walkout>" in text
+    for raw in ("@everyone", "@here", "<@123456789012345678>", "<@&123456789012345678>"):
+        assert raw not in text
+    # The seed article's sentences are long: three quotes' context is over 2,000 characters.
+    protest = await ask(fake, bot)
+    clicked, _ = await click(fake, bot, protest, by_label(protest)["Context"])
+    await fake.wait_for(lambda: len(fake.answers(clicked)) >= 2)
+    _, *followups = fake.answers(clicked)
+    assert followups and all(f.path.startswith("/webhooks/") and f.json["flags"] & EPHEMERAL for f in followups)
+    texts = [r.message["content"] for r in fake.answers(clicked)]
+    assert texts[0].startswith("**[1]** ") and any(t.startswith("**[3]** ") for t in texts[1:])
+    assert all(len(t) <= 2000 for t in texts)
+    assert_safe(fake)  # allowed_mentions {"parse": []} on every response and every followup
