@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from index.feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 COGS = ("bot.cogs.ask", "bot.cogs.corpus")
 
@@ -101,6 +104,9 @@ class CitebotBot(commands.Bot):
         # The answers sent and the votes on them (bot.feedback_db), opened in setup_hook; None: the
         # answers go without buttons (the file cannot be opened).
         self.feedback: FeedbackStore | None = None
+        # Its own worker: behind a queue of questions for the engine's threads, storing an answer
+        # would hold that answer up as long as the questions before it take.
+        self._feedback_pool = ThreadPoolExecutor(1, thread_name_prefix="feedback")
 
     async def setup_hook(self) -> None:
         """Load the cogs, open the feedback database and register the answers' buttons (clicks on
@@ -122,16 +128,21 @@ class CitebotBot(commands.Bot):
         path = self.config.bot.feedback_db
         if path is not None:
             try:
-                self.feedback = await asyncio.to_thread(FeedbackStore, path)
+                self.feedback = await self.in_feedback(FeedbackStore, path)
             except (sqlite3.Error, OSError) as exc:
                 log.warning("cannot open the feedback database %s (%s); answers go without buttons", path, exc)
         register(self)
 
+    async def in_feedback(self, call: Callable[..., T], *args: Any) -> T:
+        """Run a call of the feedback database on its own worker thread (SQLite waits for the disk)."""
+        return await asyncio.get_running_loop().run_in_executor(self._feedback_pool, functools.partial(call, *args))
+
     async def close(self) -> None:
         await super().close()
         if self.feedback is not None:
-            self.feedback.close()
+            await self.in_feedback(self.feedback.close)
             self.feedback = None
+        self._feedback_pool.shutdown(wait=False)
 
     async def load_cogs(self) -> None:
         """Load one cog per feature."""

@@ -77,7 +77,7 @@ async def view_for(bot: CitebotBot, answer: Answer) -> discord.ui.View | None:
     if store is None or not (answer.citations or answer.closest):
         return None
     try:
-        key = await asyncio.to_thread(store.save_answer, answer)
+        key = await bot.in_feedback(store.save_answer, answer)
     except (sqlite3.Error, OSError) as exc:
         log.warning("could not store the answer for its buttons (%s); it is sent without them", exc)
         return None
@@ -190,7 +190,7 @@ def _store(interaction: discord.Interaction[Any]) -> FeedbackStore | None:
 async def _stored(interaction: discord.Interaction[Any], key: str) -> StoredAnswer | None:
     """The answer behind a click; when it is gone, the clicker is told so in one line."""
     store = _store(interaction)
-    stored = await asyncio.to_thread(store.answer, key) if store is not None else None
+    stored = await interaction.client.in_feedback(store.answer, key) if store is not None else None
     if stored is None:
         await respond(interaction, [GONE_TEXT])
     return stored
@@ -252,7 +252,7 @@ async def ask_what_was_wrong(interaction: discord.Interaction[Any], key: str) ->
 
 async def vote_why(interaction: discord.Interaction[Any], key: str, verdict: str) -> None:
     store = _store(interaction)
-    stored = await asyncio.to_thread(store.answer, key) if store is not None else None
+    stored = await interaction.client.in_feedback(store.answer, key) if store is not None else None
     if stored is None:
         await replace(interaction, GONE_TEXT)
         return
@@ -264,7 +264,7 @@ async def _vote(interaction: discord.Interaction[Any], stored: StoredAnswer, ver
     store = _store(interaction)
     assert store is not None  # _stored found the answer in it
     try:
-        previous = await asyncio.to_thread(store.vote, stored.key, interaction.user.id, verdict)
+        previous = await interaction.client.in_feedback(store.vote, stored.key, interaction.user.id, verdict)
     except ValueError:
         return "That choice is not one I know; please use the menu again."
     log.info("vote on answer %s: %s%s", stored.key, verdict, " (changed)" if previous else "")

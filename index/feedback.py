@@ -21,7 +21,7 @@ the most votes wins, a tie between different claims exports nothing (``disputed`
 A follow-up is exported as the engine read it (``read_as``); a "what comes next" follow-up, which
 has no question of its own, is not exported.
 
-Every method may be called from any thread (the bot calls them through ``asyncio.to_thread``):
+Every method may be called from any thread (the bot calls them on a worker thread of its own):
 one connection, WAL, behind a lock.
 """
 
@@ -161,6 +161,9 @@ class FeedbackStore:
         self._db.row_factory = sqlite3.Row
         with self._lock:
             self._db.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode a commit need not wait for the disk: a power cut may lose the last votes,
+            # never the file.
+            self._db.execute("PRAGMA synchronous=NORMAL")
             self._db.execute("PRAGMA foreign_keys=ON")
             self._db.executescript(_SCHEMA)
             # INSERT OR IGNORE, then read: two processes opening a new file agree on one salt.
