@@ -67,6 +67,19 @@ def answer_view(key: str, *, more: bool) -> discord.ui.View:
         view.add_item(MoreButton(key))
     view.add_item(UpButton(key))
     view.add_item(DownButton(key))
+    return template_only(view)
+
+
+def template_only(view: discord.ui.View) -> discord.ui.View:
+    """``view`` stopped before it is sent: discord.py sends its components but does not keep it.
+
+    Clicks reach the items through the templates :func:`register` added, whoever sent the view and
+    whenever. A view discord.py kept would only cost a timer (an ephemeral one is given 15 minutes
+    whatever its timeout), and when it ended, discord.py's ``ViewStore.remove_view`` could take its
+    items' templates out of the registry with it (it does when other items are kept without a
+    message id), after which no click on any answer would be answered until a restart.
+    """
+    view.stop()
     return view
 
 
@@ -247,7 +260,7 @@ async def ask_what_was_wrong(interaction: discord.Interaction[Any], key: str) ->
         return
     view = discord.ui.View(timeout=None)
     view.add_item(WhySelect(key, why_options(stored)))
-    await respond(interaction, [WHAT_WAS_WRONG], view=view)
+    await respond(interaction, [WHAT_WAS_WRONG], view=template_only(view))
 
 
 async def vote_why(interaction: discord.Interaction[Any], key: str, verdict: str) -> None:

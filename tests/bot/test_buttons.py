@@ -16,7 +16,17 @@ import pytest
 
 from bot.client import CitebotBot, create_bot
 from bot.render import CLOSEST_TEXT, quote_text, render_answer
-from bot.views import GONE_TEXT, WHAT_WAS_WRONG, view_for
+from bot.views import (
+    GONE_TEXT,
+    WHAT_WAS_WRONG,
+    ContextButton,
+    DownButton,
+    MoreButton,
+    UpButton,
+    WhySelect,
+    answer_view,
+    view_for,
+)
 from index.embed import Encoder
 from index.engine import Engine
 from index.feedback import FeedbackStore
@@ -196,6 +206,21 @@ async def test_thumbs_down_asks_what_was_wrong_and_a_second_choice_changes_the_v
         verdicts = sorted(v[2] for v in store.votes())
     assert verdicts == ["abstain", "none"]
     assert_safe(fake)
+
+
+@pytest.mark.asyncio
+async def test_views_are_sent_stopped_and_the_templates_stay_registered(
+    http_bot: tuple[FakeDiscord, CitebotBot],
+) -> None:
+    fake, bot = http_bot
+    answer = await ask(fake, bot)
+    down, _ = await click(fake, bot, answer, by_label(answer)["👎"])
+    await click(
+        fake, bot, fake.original(down), f"citebot:why:{by_label(answer)['👎'].rsplit(':', 1)[1]}", values=["none"]
+    )
+    assert answer_view("abc", more=True).is_finished()  # discord.py sends it and keeps no timer for it
+    registry = bot._connection._view_store._dynamic_items  # discord.py's: template -> item class
+    assert set(registry.values()) == {ContextButton, MoreButton, UpButton, DownButton, WhySelect}
 
 
 @pytest.mark.asyncio
