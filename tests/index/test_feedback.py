@@ -152,3 +152,16 @@ def test_the_cli_prints_stats_and_exports(answer: Answer, seed_engine: Engine, t
     (item,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert item["article_id"] == SEED_ID and item["question"] == PROTEST
     assert "Bushra Bibi" in item["answers"][0]
+
+
+def test_feedback_db_resolves_like_the_other_paths(tmp_path: Path) -> None:
+    from index.config import load_config
+
+    (tmp_path / "conf").mkdir()
+    path = tmp_path / "conf" / "c.yaml"
+    path.write_text("index_dir: data/index\n", encoding="utf-8")
+    assert load_config(path).bot.feedback_db == tmp_path / "conf" / "data" / "feedback.sqlite3"
+    moved = load_config(path, index_dir=tmp_path / "elsewhere" / "idx")
+    assert moved.bot.feedback_db == tmp_path / "elsewhere" / "feedback.sqlite3"  # follows --index-dir
+    path.write_text("bot:\n  feedback_db: votes/fb.sqlite3\n", encoding="utf-8")
+    assert load_config(path).bot.feedback_db == tmp_path / "conf" / "votes" / "fb.sqlite3"
