@@ -77,4 +77,5 @@ def export(ctx: click.Context, file: Path) -> None:
         for item in items:
             out.write(json.dumps(item, ensure_ascii=False) + "\n")
     answerable = sum(1 for i in items if i["answers"])
-    click.echo(f"wrote {len(items)} questions to {file} ({answerable} answerable, {len(items) - answerable} not)")
+    noun = "question" if len(items) == 1 else "questions"
+    click.echo(f"wrote {len(items)} {noun} to {file} ({answerable} answerable, {len(items) - answerable} not)")

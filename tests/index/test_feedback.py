@@ -148,7 +148,7 @@ def test_the_cli_prints_stats_and_exports(answer: Answer, seed_engine: Engine, t
     assert json.loads(as_json.output)["votes"]["up"] == 1
     out = tmp_path / "regress.jsonl"
     exported = runner.invoke(main, ["--config", str(config), "feedback", "export", str(out)], catch_exceptions=False)
-    assert exported.exit_code == 0 and "wrote 1 questions" in exported.output
+    assert exported.exit_code == 0 and "wrote 1 question to" in exported.output
     (item,) = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert item["article_id"] == SEED_ID and item["question"] == PROTEST
     assert "Bushra Bibi" in item["answers"][0]
