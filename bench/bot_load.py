@@ -11,6 +11,9 @@ articles plus the seed article, each edited after the first build so that the /r
 embed every article again and takes several seconds. While it runs, questions from the
 evaluation set arrive evenly spread over ``--window`` seconds, each from a different user.
 
+Every answer is stored in the feedback database (beside the index, in the temporary folder) for
+the buttons under it, as the bot does in production; ``answers_with_buttons`` counts them.
+
 Reported: time to acknowledge (the deferral callback; Discord's deadline is 3 s, the goal < 1 s),
 time to the answer (p50, p95, max), how many answers arrived while the re-index was still running,
 lost or doubled answers, threads started (one per answer, none twice), and the worst event-loop lag
@@ -148,7 +151,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         reindex_done = fake.answers(reindex)[0].at if fake.answers(reindex) else float("inf")
         acks: list[float] = []
         answers: list[float] = []
-        during = lost = doubled = late_acks = abstained = correct = 0
+        during = lost = doubled = late_acks = abstained = correct = with_buttons = 0
         for interaction, q in asks:
             requests = fake.for_interaction(interaction)
             callbacks = [r for r in requests if r.path.endswith("/callback")]
@@ -168,6 +171,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             during += followups[0].at < reindex_done
             content = followups[0].json.get("content", "")
             abstained += content == "The indexed articles don't say."
+            with_buttons += bool(followups[0].json.get("components"))
             correct += any(a.lower() in content.lower() for a in q["answers"])
 
         return {
@@ -189,6 +193,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             "answered_during_reindex": during,
             "answers_with_expected_phrase": correct,
             "abstained": abstained,
+            "answers_with_buttons": with_buttons,
             "lost": lost,
             "answered_twice": doubled,
             "threads_started": len(started_threads),

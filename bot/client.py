@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import discord
 from discord import app_commands
@@ -19,8 +21,10 @@ if TYPE_CHECKING:
     # Types only: the engine (and numpy, faiss, the model) is built by __main__ and passed in.
     from index.config import Config
     from index.engine import Engine
+    from index.feedback import FeedbackStore
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 COGS = ("bot.cogs.ask", "bot.cogs.corpus", "bot.cogs.help")
 
@@ -115,19 +119,51 @@ class CitebotBot(commands.Bot):
             # Answering such a server from the default corpus would quote another server's articles.
             raise ValueError(f"no engine for the servers {sorted(missing)} of bot.guilds")
         self.tree.on_error = self.on_app_command_error  # type: ignore[method-assign]
+        # The answers sent and the votes on them (bot.feedback_db), opened in setup_hook; None: the
+        # answers go without buttons (the file cannot be opened).
+        self.feedback: FeedbackStore | None = None
+        # Its own worker: behind a queue of questions for the engine's threads, storing an answer
+        # would hold that answer up as long as the questions before it take.
+        self._feedback_pool = ThreadPoolExecutor(1, thread_name_prefix="feedback")
 
     async def setup_hook(self) -> None:
-        """Load the cogs, warm the engine up, sync the slash commands: all before the gateway connects.
-
-        The article list's Previous/Next buttons are registered by their custom_id pattern, so the
-        buttons under a list sent before a restart still work.
-        """
+        """Load the cogs, open the feedback database and register the buttons by their custom_id
+        patterns (the answers' and the article list's Previous/Next: clicks on messages sent before a
+        restart still work), warm the engine up, sync the slash commands: all before the gateway connects."""
         from .pages import PageButton
 
         self.add_dynamic_items(PageButton)
         await self.load_cogs()
+        await self.open_feedback()
         await self.warm_up()
         await self.sync_commands()
+
+    async def open_feedback(self) -> None:
+        """Open ``bot.feedback_db`` and teach the bot the buttons' templates (see :mod:`bot.views`)."""
+        import sqlite3
+
+        from index.feedback import FeedbackStore
+
+        from .views import register
+
+        path = self.config.bot.feedback_db
+        if path is not None:
+            try:
+                self.feedback = await self.in_feedback(FeedbackStore, path)
+            except (sqlite3.Error, OSError) as exc:
+                log.warning("cannot open the feedback database %s (%s); answers go without buttons", path, exc)
+        register(self)
+
+    async def in_feedback(self, call: Callable[..., T], *args: Any) -> T:
+        """Run a call of the feedback database on its own worker thread (SQLite waits for the disk)."""
+        return await asyncio.get_running_loop().run_in_executor(self._feedback_pool, functools.partial(call, *args))
+
+    async def close(self) -> None:
+        await super().close()
+        if self.feedback is not None:
+            await self.in_feedback(self.feedback.close)
+            self.feedback = None
+        self._feedback_pool.shutdown(wait=False)
 
     async def load_cogs(self) -> None:
         """Load one cog per feature."""

@@ -17,6 +17,8 @@ THREAD_NAME_LIMIT = 100  # characters of a thread's name
 CHOICE_LIMIT = 100  # characters of an autocomplete choice's name, and of its value
 MAX_CHOICES = 25  # autocomplete choices Discord shows
 ABSTAIN_TEXT = "The indexed articles don't say."
+# Over the closest sentence of an abstention, when one clears the engine's floor.
+CLOSEST_TEXT = "Closest I found — it may not answer your question:"
 CONTINUED = "*(continued)*"
 NOTE_CHARS = 300  # the italic line over an answer: the filters that applied, how a follow-up was read
 TITLE_CHARS = 150  # a title is a label, not a quote: long ones are shortened so a citation stays one line
@@ -146,16 +148,29 @@ def answer_note(answer: Answer) -> str:
 
 def _render_quotes(answer: Answer, limit: int) -> list[str]:
     if answer.abstained or not answer.citations:
-        return [ABSTAIN_TEXT]
+        if answer.closest is None:
+            return [ABSTAIN_TEXT]
+        return render_quotes([answer.closest], limit=limit, lead=CLOSEST_TEXT)
+    return render_quotes(answer.citations, limit=limit)
+
+
+def render_quotes(
+    citations: Sequence[Citation], *, first: int = 1, limit: int = MESSAGE_LIMIT, lead: str = ""
+) -> list[str]:
+    """Numbered quotes (from ``first``) with their citations, packed into as few messages as fit.
+
+    With ``lead`` (the closest sentence of an abstention), that line stands before the one quote,
+    which is then not numbered.
+    """
     parts: list[str] = []
     current = ""
-    for number, citation in enumerate(answer.citations, start=1):
-        block = _quote_block(number, citation)
+    for number, citation in enumerate(citations, start=first):
+        block = f"{lead}\n{_quote_block(0, citation)}" if lead else _quote_block(number, citation)
         if len(block) > limit:
             if current:
                 parts.append(current)
                 current = ""
-            parts.extend(_split_block(number, citation, limit))
+            parts.extend(_split_block(0 if lead else number, citation, limit, lead))
             continue
         joined = f"{current}\n\n{block}" if current else block
         if len(joined) <= limit:
@@ -169,11 +184,35 @@ def _render_quotes(answer: Answer, limit: int) -> list[str]:
 
 
 def _quote_block(number: int, citation: Citation) -> str:
-    return f"{_lead(number)}“{escape(citation.shown_text)}”\n{citation_line(citation)}"
+    return f"{_lead(number)}“{quote_text(citation)}”\n{citation_line(citation)}"
 
 
 def _lead(number: int) -> str:
-    return f"**[{number}]** "
+    return f"**[{number}]** " if number else ""
+
+
+def quote_text(citation: Citation) -> str:
+    """The quote as shown: escaped (see :func:`escape`), "…" where it was cut, and the phrase that
+    answers (``citation.highlight``) in bold when there is one; the words themselves never change."""
+    text = citation.text
+    start, end = citation.highlight or (0, 0)
+    if not 0 <= start < end <= len(text):
+        return escape(citation.shown_text)
+    # Bold must hug the words: Discord shows "** name**" literally.
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    if start == end:
+        return escape(citation.shown_text)
+    pieces = (_escape_inline(text[:start]), _escape_inline(text[start:end]), _escape_inline(text[end:]))
+    shown = f"{pieces[0]}**{pieces[1]}**{pieces[2]}".strip()
+    return ("…" if citation.cut_start else "") + shown + ("…" if citation.cut_end else "")
+
+
+def _escape_inline(piece: str) -> str:
+    """:func:`escape` for a piece of a line: whitespace runs become one space, but kept at the ends."""
+    return neutralize_mentions(_MARKDOWN.sub(r"\\\1", re.sub(r"\s+", " ", piece)))
 
 
 def citation_line(citation: Citation) -> str:
@@ -203,10 +242,13 @@ def source_link(source: str) -> str:
     return ""
 
 
-def _split_block(number: int, citation: Citation, limit: int) -> list[str]:
-    """A quote too long for one message, in several messages at word boundaries, the citation last."""
+def _split_block(number: int, citation: Citation, limit: int, lead: str = "") -> list[str]:
+    """A quote too long for one message, in several messages at word boundaries, the citation last.
+
+    Shown plain: a bold phrase could be cut across two messages.
+    """
     words = escape(citation.shown_text).split(" ")
-    head = f"{_lead(number)}“"
+    head = f"{lead}\n“" if lead else f"{_lead(number)}“"
     tail = f"”\n{citation_line(citation)}"
     more = f" … {CONTINUED}"
     resumed = f"{CONTINUED} … "

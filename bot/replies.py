@@ -73,3 +73,22 @@ async def update(interaction: discord.Interaction[Any], text: str, *, view: disc
         await interaction.response.edit_message(
             content=content, view=view, allowed_mentions=NO_MENTIONS, suppress_embeds=True
         )
+
+
+async def respond(
+    interaction: discord.Interaction[Any], texts: list[str], *, view: discord.ui.View | None = None
+) -> None:
+    """Answer a button click or a menu choice with messages only the clicker sees: the first as the
+    interaction's response (with ``view`` under it), the rest as followups; the same guarantees as
+    :func:`send` (no mentions, no link previews, within the limit), the no-mentions rule spelled
+    out on each, as the bot's default does not reach interaction responses on its own."""
+    first, *rest = [shorten(neutralize_mentions(t), MESSAGE_LIMIT) for t in texts]
+    response = interaction.response
+    if view is None:
+        await response.send_message(first, ephemeral=True, allowed_mentions=NO_MENTIONS, suppress_embeds=True)
+    else:
+        await response.send_message(
+            first, ephemeral=True, allowed_mentions=NO_MENTIONS, suppress_embeds=True, view=view
+        )
+    for text in rest:
+        await interaction.followup.send(text, ephemeral=True, allowed_mentions=NO_MENTIONS, suppress_embeds=True)

@@ -19,11 +19,12 @@ import re
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
+from pathlib import Path
 from typing import Any, NoReturn
 
 import click
 
-from . import __version__
+from . import __version__, feedback_cli
 from .answer import Conversation, Filters, make_filters, split_inline
 from .config import Config, load_config
 from .engine import Engine
@@ -753,3 +754,44 @@ def _count(n: int, noun: str) -> str:
 
 def _fmt(value: float | None) -> str:
     return "—" if value is None else f"{value:.3f}"
+
+
+@main.group(cls=CitebotGroup)
+def feedback() -> None:
+    """The votes under the bot's answers: counts, and questions for the evaluation sets.
+
+    \b
+    Examples:
+      %(prog)s feedback stats
+      %(prog)s feedback export eval/feedback/questions.jsonl
+    """
+
+
+@feedback.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print the counts as one JSON object.")
+@click.pass_obj
+def feedback_stats(state: State, as_json: bool) -> None:
+    """Count the stored answers and the votes on them, by verdict and by index build.
+
+    \b
+    Examples:
+      %(prog)s feedback stats
+      %(prog)s feedback stats --json --config other.yaml
+    """
+    feedback_cli.print_stats(feedback_cli.database(state.config), as_json)
+
+
+@feedback.command("export")
+@click.argument("file", type=click.Path(dir_okay=False, writable=True, path_type=Path))
+@click.pass_obj
+def feedback_export(state: State, file: Path) -> None:
+    """Write the voted questions to FILE as JSON lines, in the format of eval/chat/questions.jsonl.
+
+    A confirmed quote (👍) becomes a gold answer; "none of them answers" and "it should have said it
+    doesn't know" become unanswerable questions; a vote that one quote is wrong exports nothing.
+
+    \b
+    Examples:
+      %(prog)s feedback export eval/feedback/questions.jsonl
+    """
+    feedback_cli.write_export(feedback_cli.database(state.config), file)

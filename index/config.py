@@ -18,6 +18,7 @@ from .text.fetch import parse_allowed_host
 DEFAULT_CONFIG = "config.yaml"
 CONFIG_ENV = "CITEBOT_CONFIG"
 CACHE_ENV = "CITEBOT_CACHE_DIR"
+FEEDBACK_DB = "feedback.sqlite3"  # the default bot.feedback_db, beside the index folder
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,9 @@ class BotConfig:
     # Servers with their own articles: guild id -> its corpus_dir and index_dir (relative paths are
     # relative to the config file). A server without an entry uses the top-level ones.
     guilds: dict[int, GuildConfig] = field(default_factory=dict)
+    # The SQLite file of the answers the bot sent and the votes on them (index/feedback.py).
+    # None: feedback.sqlite3 beside the index folder (in index_dir's parent), not inside it.
+    feedback_db: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,11 @@ def load_config(
             config.model, cache_dir=_resolve(base, cache, None) if cache is not None else default_cache_dir()
         ),
     )
+    feedback_db = config.bot.feedback_db
+    feedback_db = (
+        _resolve(base, feedback_db, None) if feedback_db is not None else config.index_dir.parent / FEEDBACK_DB
+    )
+    config = config.replace(bot=dataclasses.replace(config.bot, feedback_db=feedback_db))
     if config.bot.guilds:
         guilds = {
             guild_id: GuildConfig(_resolve(base, g.corpus_dir, None), _resolve(base, g.index_dir, None))

@@ -28,6 +28,7 @@ from ..help import help_text
 from ..render import render_answer, slow_down_text, thread_name, usage_text
 from ..replies import post, send
 from ..threads import Refusals, ThreadMemory
+from ..views import view_for
 
 if TYPE_CHECKING:
     from index.answer.conversation import Conversation
@@ -215,7 +216,8 @@ class Ask(commands.Cog):
             async with ctx.typing():
                 answer = await asyncio.to_thread(engine.ask, text, filters=filters, conversation=place.conversation)
                 parts = render_answer(answer)
-            first = await send(ctx, parts[0], reply=not place.in_thread)
+                view = await view_for(self.bot, answer)  # stored, so its buttons find it after a restart
+            first = await send(ctx, parts[0], reply=not place.in_thread, view=view)
             thread = await self._start_thread(ctx.channel, first, text, place) if place.start_thread else None
             for part in parts[1:]:
                 if thread is not None:

@@ -348,7 +348,7 @@ class FakeDiscord:
             }
         }
         if kind == 4:
-            answer["resource"] = {"type": 4, "message": message_payload(body.get("data") or {})}
+            answer["resource"] = {"type": 4, "message": self._responded(interaction_id, body.get("data") or {})}
         elif kind == 7:  # UPDATE_MESSAGE: the clicked message is edited in place
             clicked = next((i for i in self.interactions.values() if str(i.id) == interaction_id), None)
             original = clicked.payload.get("message") if clicked else None
@@ -357,6 +357,20 @@ class FakeDiscord:
         else:
             answer["resource"] = {"type": kind}
         return answer
+
+    def _responded(self, interaction_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        """The message of a CHANNEL_MESSAGE_WITH_SOURCE response, stored (an ephemeral one too, so
+        its menu can be used) as the interaction's original response."""
+        fed = next((i for i in self.interactions.values() if str(i.id) == interaction_id), None)
+        where = self._where(int(fed.payload["channel_id"])) if fed else {}
+        message = self._store(message_payload(data, **where))
+        if fed is not None:
+            self._originals.setdefault(fed.token, int(message["id"]))
+        return message
+
+    def original(self, interaction: Interaction) -> dict[str, Any]:
+        """The stored original response of an interaction (after a deferral: its first followup)."""
+        return self.messages[self._originals[interaction.token]]
 
     # --- what the bot sent ----------------------------------------------------------------------
 
@@ -838,3 +852,9 @@ async def logged_in(fake: FakeDiscord, bot: discord.Client, token: str = "fake-t
             yield
         finally:
             await bot.close()
+
+
+def plain(content: str) -> str:
+    """A message's text without its bold markers: the quote as the article has it (the answering
+    phrase inside a quote is bold)."""
+    return content.replace("**", "")

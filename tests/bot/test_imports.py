@@ -24,6 +24,7 @@ BOT_MODULES = (
     "bot.render",
     "bot.replies",
     "bot.threads",
+    "bot.views",
 )
 
 
