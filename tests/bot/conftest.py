@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import shutil
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
 
 from bot.client import CitebotBot, create_bot
-from index.config import load_config
+from index.config import Config, load_config
 from index.embed import Encoder
 from index.engine import Engine
 from tests.bot.fakediscord import EDITORS_ROLE, GUILD_ID, FakeDiscord, logged_in
@@ -60,14 +62,21 @@ def news_engine(news_site: Path, tmp_path: Path, encoder: Encoder) -> Engine:
     return Engine(load_config(site / "config.yaml"), encoder=encoder)
 
 
-@pytest_asyncio.fixture
-async def http_bot(news_engine: Engine) -> AsyncIterator[tuple[FakeDiscord, CitebotBot]]:
-    """The real bot, logged in against the loopback fake of Discord (setup_hook has run)."""
+@contextlib.asynccontextmanager
+async def running(config: Config, engine: Engine, **kwargs: Any) -> AsyncIterator[tuple[FakeDiscord, CitebotBot]]:
+    """The real bot with ``config``, logged in against a fresh fake (setup_hook has run)."""
     fake = FakeDiscord()
     await fake.start()
-    bot = create_bot(news_engine.config, news_engine)
+    bot = create_bot(config, engine, **kwargs)
     try:
         async with logged_in(fake, bot):
             yield fake, bot
     finally:
         await fake.close()
+
+
+@pytest_asyncio.fixture
+async def http_bot(news_engine: Engine) -> AsyncIterator[tuple[FakeDiscord, CitebotBot]]:
+    """The real bot, logged in against the loopback fake of Discord (setup_hook has run)."""
+    async with running(news_engine.config, news_engine) as served:
+        yield served

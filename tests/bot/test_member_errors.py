@@ -24,13 +24,13 @@ from index.config import load_config
 from index.embed import Encoder
 from index.engine import Engine
 from index.store import current_build
+from tests.bot.conftest import running
 from tests.bot.fakediscord import (
     BOT_ID,
     EDITORS_ROLE_ID,
     MANAGER_PERMISSIONS,
     FakeDiscord,
     Interaction,
-    logged_in,
 )
 from tests.bot.test_http_payloads import EPHEMERAL, MESSAGE, assert_safe
 from tests.conftest import ROOT
@@ -44,14 +44,8 @@ ADMIN_DAMAGED = "The index can't be used: it was built for another model or sett
 async def unready(news_engine: Engine) -> AsyncIterator[tuple[FakeDiscord, CitebotBot]]:
     """The real bot over an engine whose index was never built (the corpus is there)."""
     shutil.rmtree(news_engine.config.index_dir)
-    fake = FakeDiscord()
-    await fake.start()
-    bot = create_bot(news_engine.config, news_engine)
-    try:
-        async with logged_in(fake, bot):
-            yield fake, bot
-    finally:
-        await fake.close()
+    async with running(news_engine.config, news_engine) as served:
+        yield served
 
 
 def assert_nothing_of_the_server(fake: FakeDiscord, site: Path) -> None:
@@ -139,20 +133,14 @@ async def test_a_damaged_index_member_and_admin_texts(
     (config.index_dir / "builds" / build / "manifest.json").unlink()
     engine = Engine(config, encoder=encoder)
     caplog.set_level(logging.INFO)
-    fake = FakeDiscord()
-    await fake.start()
-    bot = create_bot(config, engine)
-    try:
-        async with logged_in(fake, bot):
-            member = fake.slash(bot, "ask", {"question": "who led the protest?"})
-            assert (await text_of(fake, member))[0] == INDEX_NOT_READY
-            admin = fake.slash(bot, "articles", permissions=MANAGER_PERMISSIONS)
-            content, _ = await text_of(fake, admin)
-            assert content.startswith(ADMIN_DAMAGED) and "`/reindex`" in content
-            assert_nothing_of_the_server(fake, site)
-            assert_safe(fake)
-    finally:
-        await fake.close()
+    async with running(config, engine) as (fake, bot):
+        member = fake.slash(bot, "ask", {"question": "who led the protest?"})
+        assert (await text_of(fake, member))[0] == INDEX_NOT_READY
+        admin = fake.slash(bot, "articles", permissions=MANAGER_PERMISSIONS)
+        content, _ = await text_of(fake, admin)
+        assert content.startswith(ADMIN_DAMAGED) and "`/reindex`" in content
+        assert_nothing_of_the_server(fake, site)
+        assert_safe(fake)
     # Start-up said why the index is not usable, once, as a warning; the engine never reported ready.
     (warning,) = [r for r in caplog.records if r.name == "bot.client" and r.levelno == logging.WARNING]
     assert "is damaged (build" in warning.getMessage() and "/reindex builds it" in warning.getMessage()

@@ -7,7 +7,6 @@ thread, and its name), where the answers go, and what a member reads in them.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import dataclasses
 import logging
 import re
@@ -18,12 +17,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from bot.client import CitebotBot, create_bot, make_guild_engines
+from bot.client import CitebotBot, make_guild_engines
 from index.config import Config, GuildConfig, load_config
 from index.embed import Encoder
 from index.engine import Engine
 from index.store import current_build
-from tests.bot.conftest import ARTICLES, BOT_CONFIG, LIBRARY, QA_CHANNEL_ID, TRAM
+from tests.bot.conftest import ARTICLES, BOT_CONFIG, LIBRARY, QA_CHANNEL_ID, TRAM, running
 from tests.bot.fakediscord import (
     APP_ID,
     BOT_ID,
@@ -35,7 +34,6 @@ from tests.bot.fakediscord import (
     Recorded,
     channel_payload,
     guild_payload,
-    logged_in,
     plain,
 )
 from tests.bot.test_http_payloads import DEFERRED, EPHEMERAL, MESSAGE, assert_safe, callback
@@ -49,19 +47,6 @@ HARBOUR_TITLE = "*Dock workers walk out at Port Kellan after pay talks collapse*
 
 def with_bot(config: Config, **changes: Any) -> Config:
     return config.replace(bot=dataclasses.replace(config.bot, **changes))
-
-
-@contextlib.asynccontextmanager
-async def running(config: Config, engine: Engine, **kwargs: Any) -> AsyncIterator[tuple[FakeDiscord, CitebotBot]]:
-    """The real bot with ``config``, logged in against a fresh fake (setup_hook has run)."""
-    fake = FakeDiscord()
-    await fake.start()
-    bot = create_bot(config, engine, **kwargs)
-    try:
-        async with logged_in(fake, bot):
-            yield fake, bot
-    finally:
-        await fake.close()
 
 
 @pytest_asyncio.fixture
