@@ -60,6 +60,9 @@ class SearchConfig:
     # Under this chance that some sentence answers, the engine says the articles don't say.
     # None: the threshold fitted with the weights (index/answer/weights.json).
     abstain_below: float | None = None
+    # False: a 2nd/3rd quote is shown only when it stands on its own (index/answer/compose.Shown);
+    # True: top_k quotes whatever their scores.
+    every_quote: bool = False
     max_question_chars: int = 1000
     exact_search_max: int = 200_000  # above this many vectors an approximate FAISS index is used
 

@@ -20,7 +20,7 @@ from ..config import SearchConfig
 from ..embed.base import Encoder
 from ..models import Answer
 from ..store.snapshot import Snapshot
-from .compose import compose
+from .compose import EVERY_QUOTE, compose
 from .features import features, question_features
 from .model import Weights, close_call, rank
 from .normalize import normalize
@@ -117,7 +117,12 @@ class Pipeline:
             0 if self.reads else search.rerank,
         )
         return [
-            Ranked(compose(s, question, order or scored, refuse, top_k), query, order or scored, confidence)
+            Ranked(
+                compose(s, question, order or scored, refuse, top_k, EVERY_QUOTE if search.every_quote else None),
+                query,
+                order or scored,
+                confidence,
+            )
             for question, (query, scored, confidence), refuse, order in zip(
                 questions, ranked, refused, reordered, strict=True
             )

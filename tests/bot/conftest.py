@@ -27,6 +27,8 @@ QA_CHANNEL_ID = 424242424242424242
 ATTACHMENT_CAP = 4000  # bytes; the fixture articles are smaller, a test builds a bigger one
 
 BOT_CONFIG = f"""
+search:
+  every_quote: true  # the message tests count on three quotes a message; test_buttons.py also has the default
 bot:
   command_prefix: "!"
   qa_channels: [{QA_CHANNEL_ID}]

@@ -7,7 +7,6 @@ feedback database, and a click on an old answer handled by a new bot on the same
 
 from __future__ import annotations
 
-import dataclasses
 import sqlite3
 from pathlib import Path
 from typing import Any
@@ -27,13 +26,16 @@ from bot.views import (
     answer_view,
     view_for,
 )
+from index.config import load_config
 from index.embed import Encoder
 from index.engine import Engine
 from index.feedback import FeedbackStore
 from index.models import Answer, Citation
+from tests.bot.conftest import running
 from tests.bot.fakediscord import CHANNEL_ID, FakeDiscord, Interaction, Recorded, logged_in, plain
 from tests.bot.test_http_payloads import EPHEMERAL, MESSAGE, assert_safe, callback
-from tests.bot.test_threads import running, thread_started, with_bot
+from tests.bot.test_threads import thread_started, with_bot
+from tests.conftest import write_config
 
 UPDATE = 7  # UPDATE_MESSAGE: a menu choice edits the message it was made in
 BUTTON, SELECT = 2, 3
@@ -102,11 +104,14 @@ async def test_an_answer_carries_its_four_buttons(http_bot: tuple[FakeDiscord, C
 
 
 @pytest.mark.asyncio
-async def test_more_is_left_out_when_there_is_no_more(news_engine: Engine, encoder: Encoder) -> None:
-    # One chunk of three sentences to quote from and room for ten quotes: every quote is shown.
-    search = dataclasses.replace(news_engine.config.search, top_k=10, chunks=1)
-    config = news_engine.config.replace(search=search)
-    async with running(config, Engine(config, encoder=encoder)) as (fake, bot):
+async def test_more_is_left_out_when_there_is_no_more(tmp_path: Path, encoder: Encoder) -> None:
+    # An article of one sentence: the one quote is all there is, so nothing waits behind More.
+    (tmp_path / "corpus").mkdir()
+    (tmp_path / "corpus" / "protest.txt").write_text(f"{BUSHRA} on Tuesday.\n", encoding="utf-8")
+    config = load_config(write_config(tmp_path))
+    engine = Engine(config, encoder=encoder)
+    engine.rebuild()
+    async with running(config, engine) as (fake, bot):
         answer = await ask(fake, bot)
         await thread_started(fake)
     assert BUSHRA in plain(answer["content"])
