@@ -172,7 +172,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             content = followups[0].json.get("content", "")
             abstained += content == "The indexed articles don't say."
             with_buttons += bool(followups[0].json.get("components"))
-            correct += any(a.lower() in content.lower() for a in q["answers"])
+            shown = content.replace("**", "").lower()  # the answering phrase inside a quote is bold
+            correct += any(a.lower() in shown for a in q["answers"])
 
         return {
             "corpus_articles": first.articles,
