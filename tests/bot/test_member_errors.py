@@ -33,6 +33,7 @@ from tests.bot.fakediscord import (
     Interaction,
 )
 from tests.bot.test_http_payloads import EPHEMERAL, MESSAGE, assert_safe
+from tests.bot.test_source_and_pages import listed
 from tests.conftest import ROOT
 
 POSTED = r"/channels/\d+/messages"
@@ -152,9 +153,7 @@ async def test_a_click_when_the_index_is_gone_is_told_to_the_clicker_only(
     http_bot: tuple[FakeDiscord, CitebotBot], news_engine: Engine
 ) -> None:
     fake, bot = http_bot
-    listing = fake.slash(bot, "articles")
-    await fake.wait_answered(listing)
-    message_id = max(fake.messages)
+    message_id = await listed(fake, bot)
     shutil.rmtree(news_engine.config.index_dir)
 
     member = fake.click(bot, message_id, "citebot:articles:2")

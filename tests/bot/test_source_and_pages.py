@@ -18,6 +18,12 @@ UPDATE_MESSAGE = 7
 BUTTON = 2
 
 
+async def listed(fake: FakeDiscord, bot: CitebotBot) -> int:
+    """Run /articles and return the id of the list message it made (the buttons are under it)."""
+    await fake.wait_answered(fake.slash(bot, "articles"))
+    return max(fake.messages)
+
+
 async def choices(fake: FakeDiscord, typing: Interaction) -> list[dict[str, Any]]:
     await fake.wait_for(lambda: bool(fake.for_interaction(typing)))
     return fake.choices(typing)
@@ -170,9 +176,7 @@ async def test_a_stale_next_shows_the_last_page_and_one_page_has_no_buttons(
     http_bot: tuple[FakeDiscord, CitebotBot], news_engine: Engine
 ) -> None:
     fake, bot = http_bot
-    listing = fake.slash(bot, "articles")
-    await fake.wait_answered(listing)
-    message_id = max(fake.messages)
+    message_id = await listed(fake, bot)
     await asyncio.to_thread(news_engine.remove, "harbour-walkout")  # two left: one page
 
     stale = fake.click(bot, message_id, "citebot:articles:2")
