@@ -120,7 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     row_ms = [m for cases in per_set.values() for c in cases for m in c.ms]
     print(f"reader per row: p50 {statistics.median(row_ms):.1f} ms, p95 {np.percentile(row_ms, 95):.1f} ms")
     variants: list[tuple[int, float | None]] = [(0, None)] + [(d, None) for d in range(1, DEPTH + 1)]
-    variants += [(d, m) for d in (2, 3, 5) for m in (0.1, 0.2, 0.3, 0.5)]
+    variants += [(d, m) for d in (2, 3, 5) for m in (0.1, 0.2, 0.25, 0.3, 0.5)]  # 0.25: close_call
     print(f"{'variant':22s}" + "".join(f"{name:>36s}" for name in per_set))
     print(f"{'':22s}" + "".join(f"{'hit@1 near  P    read ms':>36s}" for _ in per_set))
     for depth, margin in variants:
