@@ -80,8 +80,7 @@ def about_the_server(error: BaseException) -> bool:
     error = unwrap(error)
     if isinstance(error, tuple(_ADMIN_TEXT)):
         return True
-    # The one ArticleError that names a server path rather than what a member sent.
-    return isinstance(error, errors.ArticleError) and str(error).startswith("the corpus folder ")
+    return isinstance(error, errors.CorpusMissingError)  # names a server path, not what a member sent
 
 
 def describe(error: BaseException, *, usage: str = "", admin: bool = False) -> Reply:

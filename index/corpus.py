@@ -10,7 +10,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from .errors import ArticleError, CitebotError
+from .errors import ArticleError, CitebotError, CorpusMissingError
 from .models import Article
 from .store.manifest import Manifest
 from .store.snapshot import Snapshot
@@ -22,7 +22,7 @@ REMOVED_DIR = ".removed"  # removed articles are moved here, never deleted (hidd
 def require_folder(corpus: Path) -> Path:
     """``corpus``, or a one-line error saying how to create or point at it."""
     if not corpus.is_dir():
-        raise ArticleError(
+        raise CorpusMissingError(
             f"the corpus folder {corpus} does not exist; create it or set corpus_dir in the config (or --corpus)"
         )
     return corpus

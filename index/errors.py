@@ -101,6 +101,11 @@ class ArticleError(CitebotError):
     exit_code: ExitCode = ExitCode.BAD_INPUT
 
 
+class CorpusMissingError(ArticleError):
+    """The corpus folder does not exist: the server's state, not something a user sent (the bot
+    tells a member the index isn't ready, and the log where the folder should be)."""
+
+
 class QuestionError(CitebotError):
     """The question is empty or too long."""
 

@@ -213,3 +213,16 @@ def test_start_up_does_not_log_library_noise(level: str) -> None:
     else:  # still there for whoever asks for DEBUG
         assert "DEBUG discord.client: PyNaCl is not installed, voice will NOT be supported" in log
         assert "DEBUG faiss.loader: " in log
+
+
+@pytest.mark.asyncio
+async def test_a_missing_corpus_folder_tells_an_admin_without_its_path(
+    http_bot: tuple[FakeDiscord, CitebotBot], news_engine: Engine
+) -> None:
+    fake, bot = http_bot
+    shutil.rmtree(news_engine.config.corpus_dir)
+    admin = fake.slash(bot, "reindex", permissions=MANAGER_PERMISSIONS)
+    content, _ = await text_of(fake, admin)
+    assert content == "The corpus folder is missing; the bot's log says where it should be."
+    assert_nothing_of_the_server(fake, news_engine.config.corpus_dir.parent)
+    assert_safe(fake)
