@@ -403,7 +403,7 @@ def render_source(passage: Passage, *, limit: int = MESSAGE_LIMIT) -> str:
     count = article.sentences
     facts = [escape(article.date)] if article.date else []
     facts.append(f"{count} sentence{'s' if count != 1 else ''}")
-    link = source_link(passage.link)
+    link = source_link(passage.article.source)
     if link:
         facts.append(link)
     head = f"**{title}** (`{article.id}`)\n" + ", ".join(facts)

@@ -20,7 +20,8 @@ import asyncio
 import logging
 import re
 import sqlite3
-from typing import TYPE_CHECKING, Any
+from collections.abc import Coroutine
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import discord
 
@@ -102,72 +103,60 @@ def register(bot: discord.Client) -> None:
     bot.add_dynamic_items(ContextButton, MoreButton, UpButton, DownButton, WhySelect)
 
 
-class ContextButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"citebot:ctx:{KEY}"):
+class _AnswerButton:
+    """What the four buttons share: the answer's key in the custom_id ``citebot:<action>:<key>``, made
+    back from a click's custom_id, and a click guarded by :func:`_guarded`. Mixed in before
+    :class:`discord.ui.DynamicItem`, which each button names with its own template."""
+
+    action: ClassVar[str]
+    label: ClassVar[str]
+
     def __init__(self, key: str) -> None:
-        super().__init__(
-            discord.ui.Button(label="Context", style=discord.ButtonStyle.secondary, custom_id=f"citebot:ctx:{key}")
+        button = discord.ui.Button[Any](
+            label=self.label, style=discord.ButtonStyle.secondary, custom_id=f"citebot:{self.action}:{key}"
         )
+        super().__init__(button)  # type: ignore[call-arg]  # DynamicItem's, next in every button's MRO
         self.key = key
 
     @classmethod
     async def from_custom_id(
         cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> ContextButton:
+    ) -> Any:
         return cls(match["key"])
 
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _guarded(interaction, show_context(interaction, self.key))
+        await _guarded(interaction, self.act(interaction))
+
+    def act(self, interaction: discord.Interaction[Any]) -> Coroutine[Any, Any, None]:
+        raise NotImplementedError
 
 
-class MoreButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"citebot:more:{KEY}"):
-    def __init__(self, key: str) -> None:
-        super().__init__(
-            discord.ui.Button(label="More", style=discord.ButtonStyle.secondary, custom_id=f"citebot:more:{key}")
-        )
-        self.key = key
+class ContextButton(_AnswerButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"citebot:ctx:{KEY}"):
+    action, label = "ctx", "Context"
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> MoreButton:
-        return cls(match["key"])
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _guarded(interaction, show_more(interaction, self.key))
+    def act(self, interaction: discord.Interaction[Any]) -> Coroutine[Any, Any, None]:
+        return show_context(interaction, self.key)
 
 
-class UpButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"citebot:up:{KEY}"):
-    def __init__(self, key: str) -> None:
-        super().__init__(
-            discord.ui.Button(label="👍", style=discord.ButtonStyle.secondary, custom_id=f"citebot:up:{key}")
-        )
-        self.key = key
+class MoreButton(_AnswerButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"citebot:more:{KEY}"):
+    action, label = "more", "More"
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> UpButton:
-        return cls(match["key"])
-
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _guarded(interaction, vote_up(interaction, self.key))
+    def act(self, interaction: discord.Interaction[Any]) -> Coroutine[Any, Any, None]:
+        return show_more(interaction, self.key)
 
 
-class DownButton(discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"citebot:down:{KEY}"):
-    def __init__(self, key: str) -> None:
-        super().__init__(
-            discord.ui.Button(label="👎", style=discord.ButtonStyle.secondary, custom_id=f"citebot:down:{key}")
-        )
-        self.key = key
+class UpButton(_AnswerButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"citebot:up:{KEY}"):
+    action, label = "up", "👍"
 
-    @classmethod
-    async def from_custom_id(
-        cls, interaction: discord.Interaction[Any], item: discord.ui.Item[Any], match: re.Match[str], /
-    ) -> DownButton:
-        return cls(match["key"])
+    def act(self, interaction: discord.Interaction[Any]) -> Coroutine[Any, Any, None]:
+        return vote_up(interaction, self.key)
 
-    async def callback(self, interaction: discord.Interaction[Any]) -> None:
-        await _guarded(interaction, ask_what_was_wrong(interaction, self.key))
+
+class DownButton(_AnswerButton, discord.ui.DynamicItem[discord.ui.Button[Any]], template=rf"citebot:down:{KEY}"):
+    action, label = "down", "👎"
+
+    def act(self, interaction: discord.Interaction[Any]) -> Coroutine[Any, Any, None]:
+        return ask_what_was_wrong(interaction, self.key)
 
 
 class WhySelect(discord.ui.DynamicItem[discord.ui.Select[Any]], template=rf"citebot:why:{KEY}"):
@@ -374,7 +363,7 @@ def _context_block(number: int, citation: Citation, passage: Passage | None, lim
     if passage.article.date:
         bits.append(escape(passage.article.date))
     bits.append(f"sentence {first}" if first == last else f"sentences {first}–{last}")
-    link = source_link(passage.link)
+    link = source_link(passage.article.source)
     head = lead + ", ".join(bits) + (f" {link}" if link else f" (article `{citation.article_id}`)")
     quoted = dict(passage.sentences).get(citation.sentence, "")
     changed = " ".join(citation.text.split()) not in " ".join(quoted.split())

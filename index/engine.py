@@ -34,7 +34,7 @@ from .errors import (
 )
 from .models import Answer, Article, ArticleInfo, BuildReport, Passage
 from .reader import Candidate, Reader
-from .store import Expectation, Snapshot, current_build, load_snapshot, write_lock
+from .store import Expectation, Snapshot, StoredArticle, current_build, load_snapshot, write_lock
 from .text.articles import SUFFIXES, check_id, id_for_name, parse_article, read_article_with_bytes
 from .text.fetch import fetch_url
 
@@ -226,7 +226,7 @@ class Engine:
     def articles(self) -> list[ArticleInfo]:
         """The indexed articles, by id."""
         snap = self.snapshot(check_model=False)
-        return [ArticleInfo(a.id, a.title, a.date, a.source, a.reader_sentences) for a in snap.articles]
+        return [_info(a) for a in snap.articles]
 
     def passage(self, article_id: str, first: int, last: int) -> Passage:
         """Sentences ``first`` to ``last`` (1-based, inclusive, clipped to the article) of an article.
@@ -240,12 +240,10 @@ class Engine:
         snap = self.snapshot(check_model=False)
         idx = snap.by_id.get(article_id)
         if idx is None:
-            raise NotFoundError(f"no article with id '{article_id}'; the list of articles shows the ids")
-        a = snap.articles[idx]
+            raise _no_such_article(article_id)
         body = snap.article_text(idx)
         picked = tuple((n, body[start:end]) for n, start, end in snap.numbered_spans(idx) if first <= n <= last)
-        link = a.source if a.source.startswith(("https://", "http://")) else ""
-        return Passage(ArticleInfo(a.id, a.title, a.date, a.source, a.reader_sentences), link, picked)
+        return Passage(_info(snap.articles[idx]), picked)
 
     # --- writing ------------------------------------------------------------------------------
 
@@ -349,7 +347,7 @@ class Engine:
             corpus = corpus_folder.require_folder(self.config.corpus_dir)
             indexed = self._indexed(lambda snap: article_id in snap.by_id, False)
             if not corpus_folder.remove_article(corpus, article_id) and not indexed:
-                raise NotFoundError(f"no article with id '{article_id}'; the list of articles shows the ids")
+                raise _no_such_article(article_id)
             return self._rebuild_locked(None)
 
     def _indexed(self, read: Callable[[Snapshot], T], default: T) -> T:
@@ -394,6 +392,15 @@ class Engine:
             with self._encoder_lock:
                 self._encoder = None  # loaded from the damaged files: load the new export instead
         return OnnxEncoder(export, threads=os.cpu_count() or 1)
+
+
+def _info(a: StoredArticle) -> ArticleInfo:
+    """An indexed article as ``list`` shows it (sentences as a reader counts them)."""
+    return ArticleInfo(a.id, a.title, a.date, a.source, a.reader_sentences)
+
+
+def _no_such_article(article_id: str) -> NotFoundError:
+    return NotFoundError(f"no article with id '{article_id}'; the list of articles shows the ids")
 
 
 class _FirstRead:

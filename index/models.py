@@ -107,12 +107,10 @@ class Answer:
 class Passage:
     """Sentences of one article in order, e.g. a quote with its neighbours, or an article's opening.
 
-    ``sentences`` holds (number, text) pairs, numbered from 1 as a reader counts; ``link`` is the
-    article's source when that is a web address, else "".
+    ``sentences`` holds (number, text) pairs, numbered from 1 as a reader counts.
     """
 
     article: ArticleInfo
-    link: str
     sentences: tuple[tuple[int, str], ...]
 
     def to_dict(self) -> dict[str, Any]:

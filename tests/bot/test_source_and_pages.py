@@ -101,7 +101,6 @@ def test_a_long_article_opening_fits_one_message() -> None:
     sentence = "A very long sentence about the harbour with *stars* and back\\slashes " * 40
     passage = Passage(
         ArticleInfo("long-read", long_title, "2025-01-02", "https://example.org/" + "x" * 480, 812),
-        "https://example.org/" + "x" * 480,
         ((1, sentence), (2, sentence), (3, sentence)),
     )
     text = render_source(passage)
