@@ -34,6 +34,7 @@ FINAL = "final.pt"
 _CHECKPOINT_EVERY_S = 600.0
 _WARMUP_STEPS = 40
 _MEASURE_STEPS = 12  # steps timed (after the first two) for the speed the model card reports
+_PAUSED_FACTOR = 4.0  # a step slower than this many times the measured pace counts at that pace
 
 
 def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -316,6 +317,10 @@ def _train(
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step()
         seconds = time.perf_counter() - started
+        if state["speed"] is not None:
+            # A step far slower than the measured pace was paused (SIGSTOP while a bench runs) or
+            # starved: it counts at the measured pace, so a pause does not eat the schedule's budget.
+            seconds = min(seconds, _PAUSED_FACTOR * state["speed"]["seconds_per_step"])
         state["step"] = step + 1
         state["elapsed"] += seconds
         window = [*window[-49:], (seconds, len(labels), float(loss))]
