@@ -1,6 +1,7 @@
 """When is the reader worth its time? Depth and a close-call gate, simulated on the eval sets.
 
-``python -m experiments.reader_gate [SET ...]`` from the repository root.
+``python -m experiments.reader_gate [--max-length N] [SET ...]`` from the repository root (``--max-length``:
+the word pieces each pair keeps, less of the neighbours; default the trained 128).
 
 For every question, the pipeline's own stages up to the sentence model's ranking run once; the
 reader then reads each of the best 5 candidates in its own call (one row: no padding, and a score
@@ -34,6 +35,7 @@ from index.answer.read import candidates, reorder
 from index.answer.retrieve import retrieve_chunks
 from index.config import load_config
 from index.evaluate import Question, eval_engine, is_hit, load_question_set
+from index.reader import Reader
 from index.store import Snapshot
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,13 +52,13 @@ class Case:
     ms: np.ndarray  # milliseconds of each of those calls
 
 
-def collect(path: Path, work: Path) -> list[Case]:
+def collect(path: Path, work: Path, max_length: int | None = None) -> list[Case]:
     config = load_config(ROOT / "config.yaml")
     qset = load_question_set(path, None, work)
     engine = eval_engine(config, qset)
     pipe = engine.pipeline()
-    snap, reader = pipe.snapshot, pipe.reader
-    assert reader is not None
+    snap = pipe.snapshot
+    reader = Reader.load(threads=1, max_length=max_length)
     english = engine.encoder.known_words()
     cases = []
     for q in qset.questions:
@@ -111,12 +113,13 @@ def replay(cases: Sequence[Case], depth: int, margin: float | None, weights) -> 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("sets", nargs="*", default=list(EVAL_SETS))
+    p.add_argument("--max-length", type=int, default=None, help="word pieces per pair read (default: as trained)")
     args = p.parse_args(argv)
     from index.answer.model import Weights
 
     weights = Weights.load()
     with tempfile.TemporaryDirectory() as tmp:
-        per_set = {Path(s).parent.name: collect(ROOT / s, Path(tmp)) for s in args.sets}
+        per_set = {Path(s).parent.name: collect(ROOT / s, Path(tmp), args.max_length) for s in args.sets}
     row_ms = [m for cases in per_set.values() for c in cases for m in c.ms]
     print(f"reader per row: p50 {statistics.median(row_ms):.1f} ms, p95 {np.percentile(row_ms, 95):.1f} ms")
     variants: list[tuple[int, float | None]] = [(0, None)] + [(d, None) for d in range(1, DEPTH + 1)]

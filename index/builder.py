@@ -240,11 +240,12 @@ def _stack(arrays: list[np.ndarray | None], dim: int) -> np.ndarray:
 Progress = Callable[[int], Callable[[int], None] | None]  # total -> per-batch update callback
 
 
-def expectation(config: Config, encoder: Encoder) -> Expectation:
-    """What an index must have been built with to be queried with ``encoder`` under ``config``."""
+def expectation(config: Config, encoder: Encoder, *, fingerprint: str | None = None) -> Expectation:
+    """What an index must have been built with to be queried with ``encoder`` under ``config``
+    (``fingerprint``: the export that built it, when another export of the model embeds questions)."""
     return Expectation(
         model=config.model.name,
-        fingerprint=encoder.fingerprint,
+        fingerprint=fingerprint or encoder.fingerprint,
         dim=encoder.dim,
         chunk_sentences=config.chunking.sentences,
         chunk_overlap=config.chunking.overlap,

@@ -22,7 +22,7 @@ from .answer import Conversation, Filters, Pipeline, Ranked, Weights
 from .answer.context import ask_in_context
 from .builder import Progress, build_index, expectation
 from .config import Config, default_cache_dir
-from .embed import Encoder, Notice, OnnxEncoder, ensure_export, load_encoder
+from .embed import Encoder, Notice, OnnxEncoder, ensure_export, export_fingerprint, load_encoder
 from .errors import (
     ArticleError,
     BusyError,
@@ -43,9 +43,11 @@ T = TypeVar("T")
 
 
 def default_encoder(config: Config, *, notice: Notice | None = None) -> Encoder:
-    """The ONNX export of the configured model on one thread, to answer (a second core stays free
-    for the bot, a build or another process; a build runs its own encoder on every core)."""
-    return load_encoder(config.model.name, config.model.precision, models_dir(config), threads=1, notice=notice)
+    """The ONNX export that embeds questions (``model.question_precision``) on one thread (a second
+    core stays free for the bot, a build or another process; a build runs its own encoder, at
+    ``model.precision``, on every core)."""
+    cfg = config.model
+    return load_encoder(cfg.name, cfg.question_precision, models_dir(config), threads=1, notice=notice)
 
 
 def models_dir(config: Config) -> Path:
@@ -83,6 +85,7 @@ class Engine:
         self._weights = Weights.load()
         self._reader: Reader | None = reader  # a loaded one may be shared: its session is thread-safe
         self._stale_checked: str | None = None  # the build whose staleness was last said
+        self._index_fingerprint: str | None = None  # of the export at model.precision, once read
 
     # --- heavy things, loaded once ------------------------------------------------------------
 
@@ -95,7 +98,14 @@ class Engine:
         return self._encoder
 
     def expectation(self) -> Expectation:
-        return expectation(self.config, self.encoder)
+        """What the index must have been built with: the model's export at ``model.precision``,
+        whichever export embeds the questions (an injected encoder does both)."""
+        cfg = self.config.model
+        if self._injected or cfg.question_precision == cfg.precision:
+            return expectation(self.config, self.encoder)
+        if self._index_fingerprint is None:
+            self._index_fingerprint = export_fingerprint(cfg.name, cfg.precision, models_dir(self.config))
+        return expectation(self.config, self.encoder, fingerprint=self._index_fingerprint)
 
     def snapshot(self, *, check_model: bool = True) -> Snapshot:
         """The published index, reloaded when another process or task has published a newer one.
@@ -381,13 +391,19 @@ class Engine:
     def _build_encoder(self) -> Encoder:
         """The encoder for a build: the injected one, else the model's export on every core, made
         if missing and made again if its files no longer match their recorded hashes (answering
-        only checks sizes, to start fast)."""
+        only checks sizes, to start fast). The export that embeds questions is made (or repaired)
+        here too, so the first question after a build exports nothing."""
         if self._injected:
             return self.encoder
         cfg = self.config.model
         export, remade = ensure_export(
             cfg.name, cfg.precision, models_dir(self.config), repair=True, notice=self.notice
         )
+        if cfg.question_precision != cfg.precision:
+            _, question_remade = ensure_export(
+                cfg.name, cfg.question_precision, models_dir(self.config), repair=True, notice=self.notice
+            )
+            remade = remade or question_remade
         if remade:
             with self._encoder_lock:
                 self._encoder = None  # loaded from the damaged files: load the new export instead

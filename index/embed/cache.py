@@ -49,6 +49,13 @@ def load_encoder(
     return OnnxEncoder(target, threads=threads)
 
 
+def export_fingerprint(model_name: str, precision: str, cache_dir: Path) -> str:
+    """The fingerprint an index built with the model's export at ``precision`` records (from the
+    export's own metadata, made on first need as :func:`ensure_export` makes it; no session loaded)."""
+    target, _ = ensure_export(model_name, precision, cache_dir)
+    return str(read_json(target / META_FILE)["fingerprint"])
+
+
 def ensure_export(
     model_name: str, precision: str, cache_dir: Path, *, repair: bool = False, notice: Notice | None = None
 ) -> tuple[Path, bool]:

@@ -116,7 +116,9 @@ class Reader:
     Only onnxruntime, tokenizers and numpy are used: loading and scoring never import torch.
     """
 
-    def __init__(self, model_dir: Path, *, threads: int = 1, verify: bool = True) -> None:
+    def __init__(
+        self, model_dir: Path, *, threads: int = 1, verify: bool = True, max_length: int | None = None
+    ) -> None:
         """Load a reader folder (reader.onnx, tokenizer.json, meta.json).
 
         Args:
@@ -124,6 +126,8 @@ class Reader:
             threads: onnxruntime intra-op threads; 1 when answering questions, so the other core
                 stays free for the bot and the index.
             verify: Check the ONNX file's sha256 against meta.json (about 30 ms for 23 MB).
+            max_length: Word pieces per pair read, at most the trained length (None: that length);
+                shorter keeps less of the neighbours (experiments: what reading less costs).
 
         Raises:
             IndexMismatchError: Missing or unreadable files, another format, or a model file whose
@@ -156,13 +160,14 @@ class Reader:
             raise IndexMismatchError(f"reader model at {model_dir} cannot be loaded ({exc})") from exc
         self.model_dir = model_dir
         self.meta: dict[str, Any] = meta
-        self.max_length = int(meta.get("max_length", MAX_LENGTH))
+        trained = int(meta.get("max_length", MAX_LENGTH))
+        self.max_length = trained if max_length is None else max(MAX_QUESTION_PIECES + 8, min(trained, max_length))
         self._inputs = {i.name for i in self._session.get_inputs()}
 
     @classmethod
-    def load(cls, model_dir: Path | None = None, *, threads: int = 1) -> Reader:
+    def load(cls, model_dir: Path | None = None, *, threads: int = 1, max_length: int | None = None) -> Reader:
         """The reader shipped with citebot (``index/reader/model``), or the one in ``model_dir``."""
-        return cls(MODEL_DIR if model_dir is None else Path(model_dir), threads=threads)
+        return cls(MODEL_DIR if model_dir is None else Path(model_dir), threads=threads, max_length=max_length)
 
     def logits(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
         """Raw scores (before the sigmoid), float32 (n,), one session call per candidate.

@@ -291,7 +291,9 @@ def test_answers_are_coloured_only_on_a_terminal_without_no_color(
     monkeypatch.delenv("NO_COLOR", raising=False)
     lines = ask().splitlines()
     assert lines[0] == "Q: who led the protest?"
-    assert lines[1].startswith(f"1. \"{BOLD}Khan's wife, \x1b[0m{BOLD}{UNDERLINE}Bushra Bibi\x1b[0m{BOLD}, led the latest protest")
+    assert lines[1].startswith(
+        f"1. \"{BOLD}Khan's wife, \x1b[0m{BOLD}{UNDERLINE}Bushra Bibi\x1b[0m{BOLD}, led the latest protest"
+    )
     assert lines[2].startswith(f"   {CYAN}[") and f"{DIM}({SEED_ID}, " in lines[2]
     assert re.search(rf"{re.escape(DIM)}score 0\.\d\d\x1b\[0m$", lines[2])
     assert "\x1b[" not in ask("--json")
@@ -334,7 +336,9 @@ def test_ctrl_c_during_a_build_exits_130_clears_the_bar_and_keeps_the_old_index(
     assert run("build").exit_code == 0
     index_dir = project / "index"
     published, builds = (index_dir / "CURRENT").read_text(), sorted(os.listdir(index_dir / "builds"))
-    _many_articles(project / "corpus", 100)
+    # Enough to embed for many seconds on a loaded machine: the interrupt must find it mid-build
+    # (it stops there, so the size costs nothing).
+    _many_articles(project / "corpus", 500)
     master, terminal = pty.openpty()  # stderr on a terminal, so there is a progress bar to clear
     fcntl.ioctl(terminal, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))  # tqdm draws nothing in 0x0
     proc = subprocess.Popen(

@@ -56,6 +56,7 @@ def test_env_var_points_at_another_config(tmp_path: Path, monkeypatch: pytest.Mo
         ("bot:\n  qa_channels: 123\n", "'bot.qa_channels' must be a list"),
         ("bot:\n  qa_channels: [abc]\n", r"'bot.qa_channels\[0\]' must be a whole number"),
         ("model: fast\n", "'model' must be a mapping"),
+        ("model:\n  question_precision: fp16\n", "'model.question_precision' must be fp32 or int8, got 'fp16'"),
         ("- a\n- b\n", "top level must be a mapping"),
         ("search: [unclosed\n", "cannot read the config"),
         ("articles:\n  allowed_private_hosts: ['wiki:port']\n", "entry 'wiki:port' is not a host, host:port"),

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from index.config import load_config
+from index.embed import OnnxEncoder
 from index.engine import Engine
 from index.errors import IndexMismatchError
 from tests.conftest import ROOT, SEED, write_config
@@ -49,7 +50,8 @@ def test_questions_are_answered_without_importing_torch(built: Path) -> None:
 def test_the_manifest_names_the_export_it_was_built_with(built: Path) -> None:
     engine = Engine(load_config(built / "config.yaml"))
     manifest = engine.snapshot().manifest
-    assert manifest.model.fingerprint == engine.encoder.fingerprint
+    fp32 = OnnxEncoder(Path(manifest.model.export))
+    assert manifest.model.fingerprint == fp32.fingerprint
     assert manifest.model.precision == "fp32"
     assert engine.config.model.cache_dir is not None
     assert Path(manifest.model.export).parent == engine.config.model.cache_dir / "exports"  # shared
@@ -76,3 +78,16 @@ def test_an_int8_config_does_not_query_an_fp32_index(built: Path) -> None:
     config = load_config(built / "int8.yaml")
     with pytest.raises(IndexMismatchError, match="python -m index build"):
         Engine(config).ask("who led the protest?")
+
+
+def test_questions_are_embedded_in_int8_over_the_fp32_index(built: Path) -> None:
+    engine = Engine(load_config(built / "config.yaml"))
+    answer = engine.ask("who led the protest")
+    assert getattr(engine.encoder, "quantize", None) == "int8"  # the shipped question_precision
+    assert engine.snapshot().manifest.model.precision == "fp32"
+    assert "Bushra Bibi" in answer.citations[0].text
+    # The same first quote as with the index's own export embedding the question.
+    (built / "fp32q.yaml").write_text((built / "config.yaml").read_text() + "model:\n  question_precision: fp32\n")
+    exact = Engine(load_config(built / "fp32q.yaml"))
+    assert getattr(exact.encoder, "quantize", None) is None
+    assert exact.ask("who led the protest").citations[0].text == answer.citations[0].text

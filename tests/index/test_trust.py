@@ -133,7 +133,9 @@ def test_a_changed_model_in_the_same_folder_gets_its_own_export_and_the_old_inde
     Engine(config).rebuild()
     answer = Engine(config).ask("who led the protest?")
     assert "Bushra Bibi" in answer.citations[0].text
-    assert len(list((cache / "exports").iterdir())) == 2
+    # Each version of the model has its own two exports: fp32 for the index, int8 for questions.
+    exports = sorted(p.name for p in (cache / "exports").iterdir())
+    assert len(exports) == 4 and sorted(e.split("-")[-2] for e in exports) == ["fp32", "fp32", "int8", "int8"]
 
 
 def test_a_damaged_export_is_refused_by_ask_and_repaired_by_build(tmp_path: Path, models_dir: Path) -> None:
