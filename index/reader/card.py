@@ -31,6 +31,16 @@ def _lineage(tr: dict[str, Any]) -> str:
     first = int(tr.get("init_from_groups") or 0)
     if not cfg.get("init_from"):
         return ""
+    earlier = tr.get("earlier_run")
+    if earlier:
+        total = float(earlier["train_minutes"]) + float(tr["train_minutes"])
+        return (
+            f"\n\nThis run started from the checkpoint of an earlier run ({earlier['layers']} layers,"
+            f" {earlier['max_length']} word pieces, lr {earlier['lr']}: {earlier['steps']:,} steps in"
+            f" {earlier['train_minutes']} minutes of training steps, over groups 0 to {earlier['groups_read']:,}):"
+            f" every tensor of the same shape was taken from it, and this run read on from group {first:,} of"
+            f" the same data order, so no group was read twice. In all, {total:.0f} minutes of training steps."
+        )
     return (
         f"\n\nThis run started from the checkpoint of an earlier run (6 layers, 128 word pieces: `python -m"
         f" index.reader.train --budget-minutes 78 --val-per-source 60`): its embeddings, its lower"

@@ -203,6 +203,28 @@ def validate(onnx_path: Path, tokenizer_path: Path, items: list[dict[str, Any]],
     }
 
 
+def earlier_run(checkpoint: Path, torch: Any) -> dict[str, Any] | None:
+    """What the run a ``--init-from`` checkpoint came from did (for the card), or None when that
+    checkpoint is gone."""
+    try:
+        ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    except (OSError, RuntimeError) as exc:
+        log.warning("the card cannot say what %s was trained with (%s)", checkpoint, exc)
+        return None
+    state = ckpt["state"]
+    cfg = state.get("config") or {}
+    return {
+        "steps": int(state["step"]),
+        "train_minutes": round(float(state["elapsed"]) / 60, 1),
+        "layers": cfg.get("layers"),
+        "max_length": cfg.get("max_length"),
+        "lr": cfg.get("lr"),
+        "budget_minutes": cfg.get("budget_minutes"),
+        "groups_read": int(state.get("data_offset", 0)) + int(state["step"]) * int(cfg.get("groups_per_step") or 0),
+        "started_from": cfg.get("init_from"),
+    }
+
+
 def export_and_ship(
     model: Any,
     *,
@@ -245,6 +267,7 @@ def export_and_ship(
     pairs_by_source: dict[str, int] = defaultdict(int)
     for g in seen:
         pairs_by_source[g.source] += len(g.items)
+    init_from = (state.get("config") or {}).get("init_from")
     meta: dict[str, Any] = {
         "format": READER_FORMAT,
         "onnx_file": ONNX_FILE,
@@ -273,6 +296,7 @@ def export_and_ship(
             "questions_seen": len(seen),
             "groups_total": len(groups),
             "init_from_groups": offset,
+            "earlier_run": earlier_run(Path(init_from), torch) if init_from else None,
             "pairs_by_source": dict(sorted(pairs_by_source.items())),
             "data_counts": dataset.counts,
             "held_out_titles": dataset.val_titles,

@@ -129,6 +129,16 @@ def test_layout_keeps_the_sentence_when_the_context_is_long() -> None:
     assert feed["token_type_ids"][0, 4:].min() == 1
 
 
+def test_a_shorter_read_is_capped_at_the_trained_length_and_keeps_the_sentence() -> None:
+    trained = json.loads((MODEL_DIR / META_FILE).read_text())["max_length"]
+    assert Reader.load(max_length=10_000).max_length == trained  # never more than it was trained on
+    short = Reader.load(max_length=64)
+    passage = PASSAGES["bridge"]
+    context = " ".join(passage * 4)  # neighbours far longer than 64 pieces
+    logits = short.logits("how much did the crossing cost", [(s, context, context) for s in passage])
+    assert int(np.argmax(logits)) == 1  # the sentence itself is still read whole
+
+
 def test_serving_does_not_import_torch() -> None:
     code = (
         "import sys; import index.reader.serve as s; r = s.Reader.load(); "
