@@ -33,6 +33,9 @@ INDEX_NOT_READY = "The index isn't ready — an admin can run /reindex."
 _ADMIN_TEXT: dict[type[errors.CitebotError], str] = {
     errors.IndexMissingError: "No index is built yet: run `/reindex` to index the corpus folder. "
     "The bot's log has the details.",
+    # Before IndexMismatchError, of which it is a kind: a re-index would not fix it.
+    errors.ReaderModelError: "The trained reader's files are missing or damaged, so questions can't be "
+    "answered; `/reindex` won't fix that: whoever runs the bot needs to reinstall citebot. The bot's log has the details.",
     errors.IndexMismatchError: "The index can't be used: it was built for another model or setting, or it is "
     "damaged. Run `/reindex` to rebuild it; if that fails too, the bot's log says what is wrong.",
     errors.IndexWriteError: "The index folder can't be written (is the disk full, or read-only?); the previous "

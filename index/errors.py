@@ -95,6 +95,11 @@ class IndexMismatchError(CitebotError):
     exit_code: ExitCode = ExitCode.INDEX
 
 
+class ReaderModelError(IndexMismatchError):
+    """The trained reader's files (index/reader/model) are missing or damaged: a re-index does not
+    fix it; reinstalling citebot (or training the reader) does."""
+
+
 class ArticleError(CitebotError):
     """An article cannot be read: empty, binary, not UTF-8, too large, unsupported type."""
 

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from index.embed.onnx import cpu_session, file_sha256
-from index.errors import IndexMismatchError
+from index.errors import ReaderModelError
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,7 @@ class Reader:
                 shorter keeps less of the neighbours (experiments: what reading less costs).
 
         Raises:
-            IndexMismatchError: Missing or unreadable files, another format, or a model file whose
+            ReaderModelError: Missing or unreadable files, another format, or a model file whose
                 sha256 differs from the one meta.json records.
         """
 
@@ -138,18 +138,18 @@ class Reader:
         try:
             meta = json.loads((model_dir / META_FILE).read_text())
         except (OSError, ValueError) as exc:
-            raise IndexMismatchError(f"no usable reader model at {model_dir}: cannot read {META_FILE} ({exc})") from exc
+            raise ReaderModelError(f"no usable reader model at {model_dir}: cannot read {META_FILE} ({exc})") from exc
         if meta.get("format") != READER_FORMAT:
-            raise IndexMismatchError(
+            raise ReaderModelError(
                 f"reader model at {model_dir} has format {meta.get('format')}, expected {READER_FORMAT}"
             )
         onnx_path = model_dir / meta.get("onnx_file", ONNX_FILE)
         if not onnx_path.is_file():
-            raise IndexMismatchError(f"reader model file {onnx_path} is missing; reinstall citebot or train the reader")
+            raise ReaderModelError(f"reader model file {onnx_path} is missing; reinstall citebot or train the reader")
         if verify:
             digest = file_sha256(onnx_path)
             if digest != meta.get("onnx_sha256"):
-                raise IndexMismatchError(
+                raise ReaderModelError(
                     f"reader model file {onnx_path} is damaged: sha256 {digest[:12]}… does not match "
                     f"{str(meta.get('onnx_sha256'))[:12]}… in {META_FILE}"
                 )
@@ -157,7 +157,7 @@ class Reader:
             self._session = cpu_session(onnx_path, threads)
             self._tokenizer = load_tokenizer(model_dir / meta.get("tokenizer_file", TOKENIZER_FILE))
         except Exception as exc:  # onnxruntime and tokenizers raise their own exception types
-            raise IndexMismatchError(f"reader model at {model_dir} cannot be loaded ({exc})") from exc
+            raise ReaderModelError(f"reader model at {model_dir} cannot be loaded ({exc})") from exc
         self.model_dir = model_dir
         self.meta: dict[str, Any] = meta
         trained = int(meta.get("max_length", MAX_LENGTH))
@@ -207,5 +207,5 @@ class Reader:
 def _token_id(tokenizer: Any, token: str) -> int:
     found = tokenizer.token_to_id(token)
     if found is None:
-        raise IndexMismatchError(f"reader tokenizer has no {token} token")
+        raise ReaderModelError(f"reader tokenizer has no {token} token")
     return int(found)

@@ -11,7 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.errors import IndexMismatchError
+from bot.errors import describe
+from index.errors import ReaderModelError
 from index.reader import MODEL_DIR, Reader
 from index.reader.serve import META_FILE, ONNX_FILE, encode_pairs, load_tokenizer
 
@@ -155,17 +156,20 @@ def test_corrupted_model_is_refused_in_one_line(tmp_path: Path) -> None:
     data = bytearray((copy / ONNX_FILE).read_bytes())
     data[len(data) // 2] ^= 0xFF
     (copy / ONNX_FILE).write_bytes(bytes(data))
-    with pytest.raises(IndexMismatchError, match="damaged") as info:
+    with pytest.raises(ReaderModelError, match="damaged") as info:
         Reader.load(copy)
     assert "\n" not in str(info.value)
+    # An admin in Discord is not sent to /reindex, which rebuilds the index and not the reader.
+    told = describe(info.value, admin=True).text or ""
+    assert "reinstall citebot" in told and "won't fix" in told
 
 
 def test_missing_model_is_refused_in_one_line(tmp_path: Path) -> None:
     copy = tmp_path / "model"
     shutil.copytree(MODEL_DIR, copy)
     (copy / ONNX_FILE).unlink()
-    with pytest.raises(IndexMismatchError, match="missing") as info:
+    with pytest.raises(ReaderModelError, match="missing") as info:
         Reader.load(copy)
     assert "\n" not in str(info.value)
-    with pytest.raises(IndexMismatchError):
+    with pytest.raises(ReaderModelError):
         Reader.load(tmp_path / "nowhere")
