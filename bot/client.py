@@ -149,7 +149,9 @@ class CitebotBot(commands.Bot):
         path = self.config.bot.feedback_db
         if path is not None:
             try:
-                self.feedback = await self.in_feedback(FeedbackStore, path)
+                self.feedback = await self.in_feedback(
+                    functools.partial(FeedbackStore, keep_days=self.config.bot.feedback_keep_days), path
+                )
             except (sqlite3.Error, OSError) as exc:
                 log.warning("cannot open the feedback database %s (%s); answers go without buttons", path, exc)
         register(self)

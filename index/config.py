@@ -97,6 +97,7 @@ class BotConfig:
     # The SQLite file of the answers the bot sent and the votes on them (index/feedback.py).
     # None: feedback.sqlite3 beside the index folder (in index_dir's parent), not inside it.
     feedback_db: Path | None = None
+    feedback_keep_days: float = 90.0  # answers nobody voted on are deleted after this many days
 
 
 @dataclass(frozen=True)
@@ -278,6 +279,7 @@ def _check_values(config: Config, file: str) -> None:
         ("search.chunks", config.search.chunks >= 1, "at least 1"),
         ("search.rerank", 0 <= config.search.rerank <= 20, "between 0 and 20"),
         ("search.read", 0 <= config.search.read <= 30, "between 0 and 30"),
+        ("bot.feedback_keep_days", config.bot.feedback_keep_days > 0, "more than 0"),
         ("search.max_question_chars", config.search.max_question_chars >= 1, "at least 1"),
         ("search.exact_search_max", config.search.exact_search_max >= 1, "at least 1"),
         ("bot.cooldown_questions", config.bot.cooldown_questions >= 1, "at least 1"),

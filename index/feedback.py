@@ -31,6 +31,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
+import logging
 import re
 import secrets
 import sqlite3
@@ -43,11 +44,15 @@ from typing import Any
 
 from .models import Answer, Citation
 
+log = logging.getLogger(__name__)
+
 KEY_CHARS = "0123456789abcdefghijklmnopqrstuvwxyz"
 KEY_LENGTH = 12  # ~62 bits: unguessable enough that a custom_id cannot be aimed at another answer
 KEY_PATTERN = r"[0-9a-z]{1,32}"
 VERDICTS = ("up", "none", "abstain")  # besides wrong:<n>
 NEXT_SENTENCE = "the sentence after sentence "  # how the engine describes a "what comes next" reading
+
+PRUNE_EVERY = 1000  # answers saved between two prunings (besides one when the store opens)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -151,10 +156,15 @@ class FeedbackStore:
 
     Args:
         path: The SQLite file (``bot.feedback_db``).
+        keep_days: Answers nobody voted on are deleted once older than this (the bot passes
+            ``bot.feedback_keep_days``), when the store opens and every ``PRUNE_EVERY`` answers
+            saved; voted ones are kept. None (reading stats, exporting): nothing is deleted.
     """
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, keep_days: float | None = None) -> None:
         self.path = Path(path)
+        self.keep_days = keep_days
+        self._saved = 0
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
         self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
@@ -169,6 +179,8 @@ class FeedbackStore:
             # INSERT OR IGNORE, then read: two processes opening a new file agree on one salt.
             self._db.execute("INSERT OR IGNORE INTO meta (name, value) VALUES ('salt', ?)", (secrets.token_hex(16),))
             self._salt = str(self._db.execute("SELECT value FROM meta WHERE name = 'salt'").fetchone()[0])
+        if keep_days is not None:
+            self.prune(keep_days)
 
     def close(self) -> None:
         with self._lock:
@@ -207,9 +219,25 @@ class FeedbackStore:
                         " created) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (key, *row),
                     )
-                    return key
+                    break
                 except sqlite3.IntegrityError:  # a key drawn twice: draw again
                     continue
+            self._saved += 1
+        if self.keep_days is not None and self._saved % PRUNE_EVERY == 0:
+            self.prune(self.keep_days)
+        return key
+
+    def prune(self, keep_days: float, now: dt.datetime | None = None) -> int:
+        """Delete the answers older than ``keep_days`` that nobody voted on; returns how many.
+        Their buttons then say the answer is gone; the votes, and the answers voted on, stay."""
+        cutoff = ((now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=keep_days)).isoformat(timespec="seconds")
+        with self._lock:
+            deleted = self._db.execute(
+                "DELETE FROM answers WHERE created < ? AND key NOT IN (SELECT answer_key FROM votes)", (cutoff,)
+            ).rowcount
+        if deleted:
+            log.info("feedback: deleted %d answers older than %g days that nobody voted on", deleted, keep_days)
+        return int(deleted)
 
     def answer(self, key: str) -> StoredAnswer | None:
         """The answer stored under ``key``, or None when there is none (never stored, or deleted)."""

@@ -80,6 +80,24 @@ def test_one_vote_per_user_and_answer_a_second_changes_it(answer: Answer, tmp_pa
         assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_old_answers_nobody_voted_on_are_pruned_voted_ones_kept(answer: Answer, tmp_path: Path) -> None:
+    path = tmp_path / "fb.sqlite3"
+    with FeedbackStore(path) as store:
+        old_unvoted, old_voted, fresh = (store.save_answer(answer) for _ in range(3))
+        store.vote(old_voted, 7, "up")
+    with sqlite3.connect(path) as db:  # two of them as if sent 100 days ago
+        db.execute(
+            "UPDATE answers SET created = '2000-01-01T00:00:00+00:00' WHERE key IN (?, ?)", (old_unvoted, old_voted)
+        )
+    with FeedbackStore(path) as reader:  # stats and export open it so: nothing is deleted
+        assert reader.answer(old_unvoted) is not None
+    with FeedbackStore(path, keep_days=90) as bot_store:  # as the bot opens it
+        assert bot_store.answer(old_unvoted) is None
+        assert bot_store.answer(old_voted) is not None and bot_store.answer(fresh) is not None
+        assert len(bot_store.votes()) == 1
+        assert bot_store.prune(90) == 0  # nothing more to delete
+
+
 def test_verdicts() -> None:
     for ok in ("up", "none", "abstain", "wrong:1", "wrong:3"):
         assert check_verdict(ok, 3) == ok
