@@ -147,12 +147,12 @@ def measure_spans(measure: str, text: str) -> list[tuple[int, int]]:
 
 
 def question_kind(question: str) -> str:
-    """What kind of answer a question asks for: number, date, person, place, or other."""
+    """What kind of answer a question asks for: number, date, person, place, or other. The asking
+    word that comes first decides: "how many died when the bridge fell" asks for a number, the
+    "when" only says which event."""
     low = question.lower()
-    for kind, pattern in _KIND_PATTERNS:
-        if pattern.search(low):
-            return kind
-    return "other"
+    found = [(m.start(), kind) for kind, pattern in _KIND_PATTERNS if (m := pattern.search(low))]
+    return min(found)[1] if found else "other"
 
 
 def answer_present(kind: str, text: str, question_lower: str) -> float:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from index.answer.cues import answer_present, measure_present, question_measure
+from index.answer.cues import answer_present, measure_present, question_kind, question_measure
 from index.answer.features import FEATURES
 from index.answer.model import Weights, close_call, rerank
 from index.answer.query import Scored
@@ -49,6 +49,21 @@ def test_number_questions_name_the_measure_they_want(question: str, measure: str
 )
 def test_a_measure_is_a_number_with_its_unit(measure: str, sentence: str, holds: bool) -> None:
     assert measure_present(measure, sentence, "how much?") == float(holds)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("how many people died when the bridge fell", "number"),
+        ("how old was she when she set the record?", "number"),
+        ("who was mayor when the flood hit", "person"),
+        ("when did the mayor resign", "date"),
+        ("where did they go when the rally ended", "place"),
+        ("what did the council decide", "other"),
+    ],
+)
+def test_the_first_asking_word_says_what_is_asked(question: str, kind: str) -> None:
+    assert question_kind(question) == kind
 
 
 def test_the_number_the_question_already_holds_is_no_answer() -> None:
