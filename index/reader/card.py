@@ -40,6 +40,12 @@ def _lineage(tr: dict[str, Any]) -> str:
             f" {earlier['train_minutes']} minutes of training steps, over groups 0 to {earlier['groups_read']:,}):"
             f" every tensor of the same shape was taken from it, and this run read on from group {first:,} of"
             f" the same data order, so no group was read twice. In all, {total:.0f} minutes of training steps."
+            + (
+                f" To train it again: `{earlier['command']}`, then this run's command with `--init-from` that"
+                " run's checkpoint."
+                if earlier.get("command")
+                else ""
+            )
         )
     return (
         f"\n\nThis run started from the checkpoint of an earlier run (6 layers, 128 word pieces: `python -m"

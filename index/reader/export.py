@@ -213,7 +213,12 @@ def earlier_run(checkpoint: Path, torch: Any) -> dict[str, Any] | None:
         return None
     state = ckpt["state"]
     cfg = state.get("config") or {}
+    try:  # the command, from the meta.json that run wrote beside its checkpoint
+        command = json.loads((checkpoint.parent / META_FILE).read_text())["training"]["command"]
+    except (OSError, ValueError, KeyError):
+        command = None
     return {
+        "command": command,
         "steps": int(state["step"]),
         "train_minutes": round(float(state["elapsed"]) / 60, 1),
         "layers": cfg.get("layers"),
