@@ -14,6 +14,7 @@ import pytest
 from bot.errors import describe
 from index.errors import ReaderModelError
 from index.reader import MODEL_DIR, Reader
+from index.reader.card import model_card
 from index.reader.serve import META_FILE, ONNX_FILE, encode_pairs, load_tokenizer
 
 REPO = Path(__file__).resolve().parents[2]
@@ -74,6 +75,11 @@ def test_shipped_files_and_meta() -> None:
     assert meta["max_length"] >= 64
     assert "validation" in meta and "training" in meta
     assert (MODEL_DIR / "MODEL_CARD.md").is_file()
+
+
+def test_the_card_is_written_from_the_shipped_meta() -> None:
+    meta = json.loads((MODEL_DIR / META_FILE).read_text())
+    assert (MODEL_DIR / "MODEL_CARD.md").read_text() == model_card(meta)  # no figure drifts from meta.json
 
 
 def test_scores_are_probabilities_one_per_candidate(reader: Reader) -> None:
