@@ -14,11 +14,11 @@ question on one thread. Nothing is fitted.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -36,25 +36,6 @@ SETS = (
     "../shared/eval/xquad-dev/questions.jsonl",
 )
 PRECISIONS = ("fp32", "int8")
-
-
-class QuestionsIn:
-    """The index's encoder, but questions embedded by another export of the same model: it reports
-    the index's fingerprint, so the engine answers over the fp32 index with int8 question vectors."""
-
-    def __init__(self, index_encoder: Encoder, question_encoder: Encoder) -> None:
-        self._index, self._questions = index_encoder, question_encoder
-        self.dim, self.max_tokens = index_encoder.dim, index_encoder.max_tokens
-        self.source, self.fingerprint = index_encoder.source, index_encoder.fingerprint
-
-    def encode(self, texts: Sequence[str], *, batch_size: int = 64, progress: Any = None) -> np.ndarray:
-        return self._questions.encode(texts, batch_size=batch_size, progress=progress)
-
-    def known_words(self) -> frozenset[str]:
-        return self._index.known_words()
-
-    def token_counts(self, texts: Sequence[str]) -> list[int]:
-        return self._index.token_counts(texts)
 
 
 def embed_ms(encoder: Encoder, questions: Sequence[str]) -> float:
@@ -85,8 +66,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         cosine = float(np.mean(np.sum(vectors["fp32"] * vectors["int8"], axis=1)))
         firsts: dict[str, list[tuple[str, str] | None]] = {}
         for precision, encoder in encoders.items():
-            # The same index folder, not rebuilt.
-            engine = Engine(built.config, encoder=QuestionsIn(encoders["fp32"], encoder))
+            # The same fp32 index folder, not rebuilt: only the export that embeds questions differs.
+            model = dataclasses.replace(built.config.model, question_precision=precision)
+            engine = Engine(built.config.replace(model=model))
             results, _ = run_citebot(engine, qset.questions)
             firsts[precision] = [None if r.abstained or not r.ranked else r.ranked[0] for r in results]
             m = score(qset.questions, results)

@@ -48,10 +48,8 @@ def _lineage(tr: dict[str, Any]) -> str:
             )
         )
     return (
-        f"\n\nThis run started from the checkpoint of an earlier run (6 layers, 128 word pieces: `python -m"
-        f" index.reader.train --budget-minutes 78 --val-per-source 60`): its embeddings, its lower"
-        f" {cfg.get('layers')} layers and its head, and read on from group {first:,} of the same data order, so"
-        f" no group was read twice."
+        f"\n\nThis run started from the checkpoint {cfg.get('init_from')} (no longer on disk when the card was"
+        f" written) and read on from group {first:,} of the same data order, so no group was read twice."
     )
 
 
