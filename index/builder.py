@@ -287,7 +287,7 @@ def build_index(
             if previous is not None and kept:
                 articles.append(_stored_article(previous, f.id))
             reason = str(exc) + ("; its indexed version is kept" if kept else "")
-            skipped.append((str(f.path.relative_to(corpus.resolve())), reason))
+            skipped.append((f.name, reason))
     old = dict(previous.manifest.articles) if previous else published_articles(config.index_dir)
     new = {a.id: a.sha256 for a in articles}
     added = tuple(sorted(i for i in new if i not in old))
@@ -334,7 +334,7 @@ def build_index(
         chunk_overlap=expect.chunk_overlap,
         created=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         # What the corpus folder looked like: `ask` says when articles changed after the build.
-        corpus_files=file_stats(corpus, files),
+        corpus_files=file_stats(files),
     )
     build_id = write_build(config.index_dir, data, manifest, exact_max=config.search.exact_search_max)
     clean_builds(config.index_dir)

@@ -13,7 +13,6 @@ from typing import Any
 import yaml
 
 from .errors import ConfigError, FetchError
-from .text.fetch import parse_allowed_host
 
 DEFAULT_CONFIG = "config.yaml"
 CONFIG_ENV = "CITEBOT_CONFIG"
@@ -293,6 +292,8 @@ def _check_values(config: Config, file: str) -> None:
             raise ConfigError(f"{file}: '{key}' must be {rule}, got {value!r}")
     _check_guilds(config, file)
     for entry in config.articles.allowed_private_hosts:
+        from .text.fetch import parse_allowed_host  # the HTTP client: only for a config that has entries
+
         try:
             parse_allowed_host(entry)
         except FetchError as exc:

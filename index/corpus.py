@@ -14,7 +14,7 @@ from .errors import ArticleError, CitebotError, CorpusMissingError
 from .models import Article
 from .store.manifest import Manifest
 from .store.snapshot import Snapshot
-from .text.articles import HTML_SUFFIXES, CorpusFile, article_to_markdown, read_article_file, scan_corpus
+from .text.articles import HTML_SUFFIXES, SUFFIXES, CorpusFile, article_to_markdown, read_article_file, scan_corpus
 
 REMOVED_DIR = ".removed"  # removed articles are moved here, never deleted (hidden: not scanned)
 
@@ -66,14 +66,37 @@ def same_text_elsewhere(snap: Snapshot, article: Article) -> str | None:
     return None
 
 
-def file_stats(corpus: Path, files: Sequence[CorpusFile]) -> dict[str, list[int]]:
+def file_stats(files: Sequence[CorpusFile]) -> dict[str, list[int]]:
     """Relative path -> [size, mtime_ns] of each corpus file, as a build records them."""
-    root = corpus.resolve()
     out = {}
     for f in files:
         with contextlib.suppress(OSError):
             st = f.path.stat()
-            out[str(f.path.relative_to(root))] = [st.st_size, st.st_mtime_ns]
+            out[f.name] = [st.st_size, st.st_mtime_ns]
+    return out
+
+
+def _plain_stats(folder: Path, prefix: str = "") -> dict[str, list[int]] | None:
+    """:func:`file_stats` of the article files under ``folder`` when none of its entries is a
+    link, else None (a link is judged as :func:`scan_corpus` judges it, by the slow path)."""
+    out: dict[str, list[int]] = {}
+    try:
+        with os.scandir(folder) as entries:
+            for entry in entries:
+                if entry.name.startswith("."):
+                    continue
+                if entry.is_symlink():
+                    return None
+                if entry.is_dir(follow_symlinks=False):
+                    inner = _plain_stats(Path(entry.path), prefix + entry.name + os.sep)
+                    if inner is None:
+                        return None
+                    out.update(inner)
+                elif os.path.splitext(entry.name)[1].lower() in SUFFIXES:
+                    st = entry.stat(follow_symlinks=False)
+                    out[prefix + entry.name] = [st.st_size, st.st_mtime_ns]
+    except OSError:
+        return None
     return out
 
 
@@ -85,12 +108,13 @@ def changed_since(corpus: Path, manifest: Manifest, *, max_bytes: int) -> int:
     """
     if not manifest.corpus_files or not corpus.is_dir():
         return 0
+    if _plain_stats(corpus) == manifest.corpus_files:
+        return 0  # the common case, told by one listing and a stat per file
     files, _ = scan_corpus(corpus)
-    stats = file_stats(corpus, files)
+    stats = file_stats(files)
     changed = sum(1 for name in manifest.corpus_files if name not in stats)
     for f in files:
-        name = str(f.path.relative_to(corpus.resolve()))
-        if manifest.corpus_files.get(name) == stats.get(name):
+        if manifest.corpus_files.get(f.name) == stats.get(f.name):
             continue
         try:
             digest: str | None = read_article_file(f.path, max_bytes=max_bytes, article_id=f.id).sha256

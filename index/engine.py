@@ -23,6 +23,7 @@ from .answer.context import ask_in_context
 from .builder import Progress, build_index, expectation
 from .config import Config, default_cache_dir
 from .embed import Encoder, Notice, OnnxEncoder, ensure_export, export_fingerprint, load_encoder
+from .embed.onnx import SESSIONS_DIR
 from .errors import (
     ArticleError,
     BusyError,
@@ -36,7 +37,6 @@ from .models import Answer, Article, ArticleInfo, BuildReport, Passage
 from .reader import Candidate, Reader
 from .store import Expectation, Snapshot, StoredArticle, current_build, load_snapshot, write_lock
 from .text.articles import SUFFIXES, check_id, id_for_name, parse_article, read_article_with_bytes
-from .text.fetch import fetch_url
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -196,7 +196,7 @@ class Engine:
         if self._reader is None:
             with self._encoder_lock:
                 if self._reader is None:
-                    self._reader = Reader.load(threads=1)
+                    self._reader = Reader.load(threads=1, optimized_dir=models_dir(self.config) / SESSIONS_DIR)
         return self._reader
 
     def _top_k(self, top_k: int | None) -> int:
@@ -323,6 +323,8 @@ class Engine:
 
     def add_url(self, url: str, *, progress: Progress | None = None) -> BuildReport:
         """Fetch an http(s) URL (guarded: no private addresses, size cap, one deadline) and add it."""
+        from .text.fetch import fetch_url  # http.client, ssl and email: 90 ms a cold start never needs
+
         cfg = self.config.articles
         page = fetch_url(
             url, timeout=cfg.fetch_timeout, max_bytes=cfg.max_bytes, allowed_hosts=cfg.allowed_private_hosts
@@ -407,7 +409,7 @@ class Engine:
         if remade:
             with self._encoder_lock:
                 self._encoder = None  # loaded from the damaged files: load the new export instead
-        return OnnxEncoder(export, threads=os.cpu_count() or 1)
+        return OnnxEncoder(export, threads=os.cpu_count() or 1, optimized_dir=models_dir(self.config) / SESSIONS_DIR)
 
 
 def _info(a: StoredArticle) -> ArticleInfo:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 import threading
 import weakref
+from collections.abc import Container
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -84,7 +85,7 @@ _WORD = re.compile(r"[^\W\d_][^\W_]*(?:['’][^\W_]+)*")
 _END = re.compile(r"[\s?!.…]+$")
 
 
-def normalize(question: str, snapshot: Snapshot, english: frozenset[str] = frozenset()) -> str:
+def normalize(question: str, snapshot: Snapshot, english: Container[str] = frozenset()) -> str:
     """The text every stage reads for ``question`` (see the module docstring).
 
     Args:
@@ -106,7 +107,7 @@ def tidy(question: str) -> str:
     return f"{core}?" if core else text
 
 
-def respell(text: str, snapshot: Snapshot, english: frozenset[str] = frozenset()) -> str:
+def respell(text: str, snapshot: Snapshot, english: Container[str] = frozenset()) -> str:
     """``text`` with each word that neither the index nor ``english`` knows replaced by the
     closest word the index does know."""
     vocab = snapshot.sentence_lexical.vocab

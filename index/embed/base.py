@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -36,7 +36,7 @@ class Encoder(Protocol):
         """Returns: float32 array of shape (len(texts), dim), rows L2-normalized, in input order."""
         ...
 
-    def known_words(self) -> frozenset[str]:
+    def known_words(self) -> Container[str]:
         """The whole words of the model's tokenizer vocabulary (lower case): common English words,
         which a question is never respelt away from."""
         ...

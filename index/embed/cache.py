@@ -9,7 +9,7 @@ from pathlib import Path
 from ..errors import IndexMismatchError, IndexWriteError, run_hint
 from .base import Encoder, Notice
 from .export import export_onnx
-from .onnx import EXPORT_FORMAT, META_FILE, OnnxEncoder, export_damage
+from .onnx import EXPORT_FORMAT, META_FILE, SESSIONS_DIR, OnnxEncoder, export_damage
 from .reference import SentenceTransformerEncoder
 from .resolve import model_fingerprint, read_json, resolve_model
 
@@ -46,7 +46,7 @@ def load_encoder(
         notice: As for :func:`ensure_export`.
     """
     target, _ = ensure_export(model_name, precision, cache_dir, repair=repair, notice=notice)
-    return OnnxEncoder(target, threads=threads)
+    return OnnxEncoder(target, threads=threads, optimized_dir=cache_dir / SESSIONS_DIR)
 
 
 def export_fingerprint(model_name: str, precision: str, cache_dir: Path) -> str:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import glob
 import hashlib
 import json
 import logging
-from collections.abc import Callable, Iterator, Sequence
+import os
+from collections.abc import Callable, Container, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +28,9 @@ TOKENIZER_FILE = "tokenizer.json"
 
 
 META_FILE = "export.json"
+
+
+SESSIONS_DIR = "sessions"  # under the cache folder: optimized graphs, see cpu_session
 
 
 OUTPUT_NAME = "sentence_embedding"
@@ -62,13 +68,15 @@ class OnnxEncoder:
     with the other.
     """
 
-    def __init__(self, export_dir: Path, *, threads: int = 1) -> None:
+    def __init__(self, export_dir: Path, *, threads: int = 1, optimized_dir: Path | None = None) -> None:
         """Load an export.
 
         Args:
             export_dir: A folder written by :func:`export_onnx`.
             threads: onnxruntime intra-op threads: 1 for answering questions (leaves a core for
                 everything else), the number of cores for building an index.
+            optimized_dir: Where the optimized graph is kept between processes (see
+                :func:`cpu_session`); None: optimized at every load.
 
         Raises:
             IndexMismatchError: The folder is missing, incomplete, or of another export format.
@@ -98,21 +106,20 @@ class OnnxEncoder:
         self.quantize: str | None = meta.get("quantize")
 
         try:
-            self._session = cpu_session(export_dir / meta["onnx_file"], threads)
-            # Two tokenizers, so encode and token_counts never change each other's settings. The
-            # shipped tokenizer.json truncates at 128 and pads to 128: both settings are replaced.
+            self._session = cpu_session(export_dir / meta["onnx_file"], threads, optimized_dir=optimized_dir)
+            # The shipped tokenizer.json truncates at 128 and pads to 128: both settings are replaced.
             self._tokenizer = Tokenizer.from_file(str(export_dir / meta["tokenizer_file"]))
-            self._counter = Tokenizer.from_file(str(export_dir / meta["tokenizer_file"]))
         except Exception as exc:  # onnxruntime raises its own exception types for unreadable files
             raise IndexMismatchError(f"ONNX export at {export_dir} cannot be loaded ({exc}); {_repair_hint()}") from exc
         self._tokenizer.no_padding()  # padding is done per batch in numpy, to that batch's longest text
         self._tokenizer.enable_truncation(max_length=self._max_tokens)
-        self._counter.no_padding()
-        self._counter.no_truncation()  # the chunker needs true lengths, also past the limit
+        # A second tokenizer, untruncated, so encode and token_counts never change each other's
+        # settings; made on the first count (a build's), as a question never needs it (60 ms).
+        self._counter: Any = None
         pad_id = self._tokenizer.token_to_id("[PAD]")
         self._pad_id = int(pad_id) if pad_id is not None else 0
         self._inputs = [i.name for i in self._session.get_inputs()]
-        self._known: frozenset[str] | None = None
+        self._known: Container[str] | None = None
         log.debug("loaded ONNX export %s (%s, %d threads)", export_dir, self.quantize or "fp32", threads)
 
     @property
@@ -166,10 +173,17 @@ class OnnxEncoder:
                 progress(len(batch))
         return out
 
-    def known_words(self) -> frozenset[str]:
-        """Whole words (no "##" pieces, letters only) of the tokenizer's vocabulary, lower case."""
+    def known_words(self) -> Container[str]:
+        """Whole words (no "##" pieces, letters only) of the tokenizer's vocabulary, lower case.
+
+        An uncased vocabulary (MiniLM's) is looked up word by word: making a set of it took 50 ms
+        of every cold start. A cased one is lowered into a set once.
+        """
         if self._known is None:
-            self._known = frozenset(w.lower() for w in self._tokenizer.get_vocab() if w.isalpha())
+            if self._lower:
+                self._known = _UncasedVocabulary(self._tokenizer)
+            else:
+                self._known = frozenset(w.lower() for w in self._tokenizer.get_vocab() if w.isalpha())
         return self._known
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:
@@ -180,6 +194,13 @@ class OnnxEncoder:
         """
         if len(texts) == 0:
             return []
+        if self._counter is None:
+            from tokenizers import Tokenizer
+
+            counter = Tokenizer.from_file(str(self.export_dir / self.meta["tokenizer_file"]))
+            counter.no_padding()
+            counter.no_truncation()  # the chunker needs true lengths, also past the limit
+            self._counter = counter
         return [len(e.ids) for e in self._counter.encode_batch(self._prepare(texts))]
 
     def _prepare(self, texts: Sequence[str]) -> list[str]:
@@ -219,22 +240,84 @@ def _batches(order: np.ndarray, lengths: np.ndarray, batch_size: int) -> Iterato
             start, first = pos, length
 
 
-def cpu_session(path: Path, threads: int) -> Any:
+class _UncasedVocabulary:
+    """The whole words of an uncased tokenizer's vocabulary, asked of the tokenizer itself."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self._tokenizer = tokenizer
+
+    def __contains__(self, word: object) -> bool:
+        return isinstance(word, str) and word.isalpha() and self._tokenizer.token_to_id(word) is not None
+
+
+def cpu_session(path: Path, threads: int, *, optimized_dir: Path | None = None) -> Any:
     """An onnxruntime session on the CPU with ``threads`` intra-op threads (1 to answer, every core
-    to build), one chain of ops, every graph optimization, and onnxruntime's own warnings silenced.
+    to build), one chain of ops, the graph optimized, and onnxruntime's own warnings silenced.
+
+    Optimizing the graph is most of what loading costs (measured: 270 of 400 ms for the int8
+    encoder, 120 of 170 ms for the reader). With ``optimized_dir``, the optimized graph is saved
+    there the first time and later sessions load it as it is: the same operators, so the same
+    numbers bit for bit and the same speed (``docs/research.md``). The copy is named by the
+    source's path, size, modification time and the onnxruntime version, so a changed model or a
+    new onnxruntime makes a new copy; one that cannot be loaded is made again, and a folder that
+    cannot be written only costs the saving.
 
     Raises:
         Whatever onnxruntime raises for a file it cannot load (its own exception types).
     """
     import onnxruntime as ort
 
-    options = ort.SessionOptions()
-    options.intra_op_num_threads = max(1, int(threads))
-    options.inter_op_num_threads = 1  # one chain of ops: a second pool would only contend for cores
-    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    options.log_severity_level = 3  # onnxruntime's warnings go to stderr, bypassing logging
-    return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    def options(level: Any) -> Any:
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = max(1, int(threads))
+        opts.inter_op_num_threads = 1  # one chain of ops: a second pool would only contend for cores
+        opts.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+        opts.graph_optimization_level = level
+        opts.log_severity_level = 3  # onnxruntime's warnings go to stderr, bypassing logging
+        return opts
+
+    def session(source: Path, opts: Any) -> Any:
+        return ort.InferenceSession(str(source), opts, providers=["CPUExecutionProvider"])
+
+    levels = ort.GraphOptimizationLevel
+    # Extended, not "all": the layout passes "all" adds are for convolutions and may tie a saved
+    # graph to this CPU; a transformer runs as fast without them (measured).
+    opts = options(levels.ORT_ENABLE_EXTENDED)
+    if optimized_dir is None:
+        return session(path, opts)
+    copy = _optimized_copy(Path(path), Path(optimized_dir), ort.__version__)
+    if copy.is_file():
+        try:
+            return session(copy, options(levels.ORT_DISABLE_ALL))
+        except Exception:  # a damaged copy (onnxruntime's own exception types): make it again
+            log.warning("optimized copy %s cannot be loaded; making it again", copy)
+    tmp = copy.with_name(f".tmp-{os.getpid()}-{copy.name}")
+    try:
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        writable = os.access(copy.parent, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:
+        return session(path, opts)
+    opts.optimized_model_filepath = str(tmp)
+    try:
+        made = session(path, opts)
+        os.replace(tmp, copy)
+    finally:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+    for stale in copy.parent.glob(glob.escape(copy.name.rsplit("-", 1)[0]) + "-*.onnx"):
+        if stale != copy:
+            with contextlib.suppress(OSError):
+                stale.unlink()
+    return made
+
+
+def _optimized_copy(path: Path, folder: Path, ort_version: str) -> Path:
+    """Where the optimized graph of the model file ``path`` is kept in ``folder``."""
+    st = path.stat()
+    key = hashlib.sha256(f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{ort_version}".encode()).hexdigest()[:16]
+    return folder / f"{path.parent.name}-{path.stem}-{key}.onnx"
 
 
 def export_damage(export_dir: Path, meta: dict[str, Any], *, full: bool) -> str:

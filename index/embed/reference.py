@@ -4,7 +4,7 @@ compare the ONNX export against it; a hub model name is fetched through it befor
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -57,7 +57,7 @@ class SentenceTransformerEncoder:
                 progress(len(part))
         return out
 
-    def known_words(self) -> frozenset[str]:
+    def known_words(self) -> Container[str]:
         return frozenset(w.lower() for w in self._model.tokenizer.get_vocab() if w.isalpha())
 
     def token_counts(self, texts: Sequence[str]) -> list[int]:

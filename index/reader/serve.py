@@ -117,7 +117,13 @@ class Reader:
     """
 
     def __init__(
-        self, model_dir: Path, *, threads: int = 1, verify: bool = True, max_length: int | None = None
+        self,
+        model_dir: Path,
+        *,
+        threads: int = 1,
+        verify: bool = True,
+        max_length: int | None = None,
+        optimized_dir: Path | None = None,
     ) -> None:
         """Load a reader folder (reader.onnx, tokenizer.json, meta.json).
 
@@ -128,6 +134,8 @@ class Reader:
             verify: Check the ONNX file's sha256 against meta.json (about 30 ms for 23 MB).
             max_length: Word pieces per pair read, at most the trained length (None: that length);
                 shorter keeps less of the neighbours (experiments: what reading less costs).
+            optimized_dir: Where the optimized graph is kept between processes
+                (:func:`index.embed.onnx.cpu_session`); None: optimized at every load.
 
         Raises:
             ReaderModelError: Missing or unreadable files, another format, or a model file whose
@@ -154,7 +162,7 @@ class Reader:
                     f"{str(meta.get('onnx_sha256'))[:12]}… in {META_FILE}"
                 )
         try:
-            self._session = cpu_session(onnx_path, threads)
+            self._session = cpu_session(onnx_path, threads, optimized_dir=optimized_dir)
             self._tokenizer = load_tokenizer(model_dir / meta.get("tokenizer_file", TOKENIZER_FILE))
         except Exception as exc:  # onnxruntime and tokenizers raise their own exception types
             raise ReaderModelError(f"reader model at {model_dir} cannot be loaded ({exc})") from exc
@@ -165,9 +173,17 @@ class Reader:
         self._inputs = {i.name for i in self._session.get_inputs()}
 
     @classmethod
-    def load(cls, model_dir: Path | None = None, *, threads: int = 1, max_length: int | None = None) -> Reader:
+    def load(
+        cls,
+        model_dir: Path | None = None,
+        *,
+        threads: int = 1,
+        max_length: int | None = None,
+        optimized_dir: Path | None = None,
+    ) -> Reader:
         """The reader shipped with citebot (``index/reader/model``), or the one in ``model_dir``."""
-        return cls(MODEL_DIR if model_dir is None else Path(model_dir), threads=threads, max_length=max_length)
+        folder = MODEL_DIR if model_dir is None else Path(model_dir)
+        return cls(folder, threads=threads, max_length=max_length, optimized_dir=optimized_dir)
 
     def logits(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
         """Raw scores (before the sigmoid), float32 (n,), one session call per candidate.

@@ -21,6 +21,7 @@ from ..models import Article
 TEXT_SUFFIXES = {".txt", ".md", ".markdown"}
 HTML_SUFFIXES = {".html", ".htm"}
 SUFFIXES = TEXT_SUFFIXES | HTML_SUFFIXES
+_LONGEST_SUFFIX_FIRST = sorted(SUFFIXES, key=len, reverse=True)  # ".markdown" before ".md"
 
 # The seed article starts "date 2024-11-27 Pakistani security forces ...": metadata on the text's line.
 _DATE_LINE = re.compile(r"\A\s*date[:\s]\s*(\d{4}-\d{2}-\d{2})\b[ \t]*")
@@ -44,6 +45,7 @@ class CorpusFile:
 
     id: str
     path: Path
+    name: str  # its path relative to the corpus folder, as a build's manifest records it
 
 
 def check_id(article_id: str) -> str:
@@ -63,8 +65,8 @@ def check_id(article_id: str) -> str:
 
 def id_for_name(name: str) -> str:
     """The article id for a file name: its stem, with characters outside ``[A-Za-z0-9._-]`` as ``-``."""
-    stem = Path(name).name
-    for suffix in sorted(SUFFIXES, key=len, reverse=True):
+    stem = os.path.basename(name)
+    for suffix in _LONGEST_SUFFIX_FIRST:
         if stem.lower().endswith(suffix):
             stem = stem[: -len(suffix)]
             break
@@ -87,8 +89,7 @@ def scan_corpus(corpus_dir: Path) -> tuple[list[CorpusFile], list[tuple[str, str
     root = corpus_dir.resolve()
     found: dict[str, CorpusFile] = {}
     skipped: list[tuple[str, str]] = []
-    for path, problem in sorted(_walk(root, root), key=lambda item: item[0]):
-        name = str(path.relative_to(root))
+    for name, path, problem in sorted(_walk(root, root, ""), key=lambda item: item[0].split(os.sep)):
         if problem:
             skipped.append((name, problem))
             continue
@@ -98,26 +99,35 @@ def scan_corpus(corpus_dir: Path) -> tuple[list[CorpusFile], list[tuple[str, str
             skipped.append((name, str(exc)))
             continue
         if article_id in found:
-            other = found[article_id].path.relative_to(root)
-            skipped.append((name, f"has the same id '{article_id}' as {other}"))
+            skipped.append((name, f"has the same id '{article_id}' as {found[article_id].name}"))
             continue
-        found[article_id] = CorpusFile(article_id, path)
+        found[article_id] = CorpusFile(article_id, path, name)
     return sorted(found.values(), key=lambda f: f.id), skipped
 
 
-def _walk(folder: Path, root: Path) -> Iterator[tuple[Path, str | None]]:
-    """(path, None) for each article file under ``folder``, (path, reason) for each refused link."""
-    for entry in folder.iterdir():
+def _walk(folder: Path, root: Path, prefix: str) -> Iterator[tuple[str, Path, str | None]]:
+    """(name, path, None) for each article file under ``folder``, (name, path, reason) for each
+    refused link; ``name`` is the path relative to ``root``, ``prefix`` that of ``folder``.
+
+    ``os.scandir`` gives each entry's type from the directory listing itself, so a corpus of
+    thousands of files is listed without a stat per file (a cold ``ask`` lists it to say whether
+    the index is stale).
+    """
+    with os.scandir(folder) as entries:
+        listed = list(entries)
+    for entry in listed:
         if entry.name.startswith("."):
             continue
+        name = prefix + entry.name
         if entry.is_symlink():
-            problem = _link_problem(entry, root)
+            path = Path(entry.path)
+            problem = _link_problem(path, root)
             if problem != "":
-                yield entry, problem
-        elif entry.is_dir():
-            yield from _walk(entry, root)
-        elif entry.is_file() and entry.suffix.lower() in SUFFIXES:
-            yield entry, None
+                yield name, path, problem
+        elif entry.is_dir(follow_symlinks=False):
+            yield from _walk(Path(entry.path), root, name + os.sep)
+        elif entry.is_file(follow_symlinks=False) and os.path.splitext(entry.name)[1].lower() in SUFFIXES:
+            yield name, Path(entry.path), None
 
 
 def _link_problem(link: Path, root: Path) -> str | None:

@@ -185,3 +185,25 @@ def test_ask_says_once_when_articles_changed_since_the_build(
     os.utime(engine.config.corpus_dir / "new-story.txt", ns=(1, 1))  # touched, not changed
     Engine(engine.config, encoder=encoder, notice=notices.append).ask("who led the protest?")
     assert len(notices) == 1  # rebuilt: nothing to say
+
+
+def test_a_changed_article_in_a_subfolder_or_behind_a_link_is_seen(
+    tmp_path: Path, make_engine: Callable[..., Engine], encoder: Encoder
+) -> None:
+    engine = make_engine(build=False)
+    corpus = engine.config.corpus_dir
+    (corpus / "2024").mkdir()
+    shutil.copy(SEED, corpus / "2024" / SEED.name)
+    (tmp_path / "elsewhere.txt").write_text("A story kept outside, about the harbour.", encoding="utf-8")
+    engine.rebuild()
+    assert engine.changed_since_build() == 0
+
+    story = corpus / "2024" / SEED.name
+    story.write_text(story.read_text(encoding="utf-8") + "\nA later paragraph.\n", encoding="utf-8")
+    assert Engine(engine.config, encoder=encoder).changed_since_build() == 1
+
+    engine.rebuild()
+    (corpus / "linked.txt").symlink_to(corpus / "2024" / SEED.name)  # a link: judged as a build judges it
+    assert Engine(engine.config, encoder=encoder).changed_since_build() == 1
+    engine.rebuild()
+    assert Engine(engine.config, encoder=encoder).changed_since_build() == 0

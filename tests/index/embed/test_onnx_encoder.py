@@ -247,3 +247,24 @@ def test_killed_export_leaves_the_old_export_whole(tmp_path: Path, export_dir: P
     # The next export clears what the killed one left behind.
     export_onnx(MODEL_DIR, out)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["export"]
+
+
+def test_the_optimized_graph_is_kept_and_gives_the_same_vectors(export_dir: Path, tmp_path: Path) -> None:
+    plain = OnnxEncoder(export_dir).encode(TEXTS)
+    sessions = tmp_path / "sessions"
+    first = OnnxEncoder(export_dir, optimized_dir=sessions).encode(TEXTS)
+    (copy,) = sessions.iterdir()  # one file, no temporary left beside it
+    assert copy.name.startswith("fp32-model-") and copy.suffix == ".onnx"
+    made = copy.stat().st_mtime_ns
+    second = OnnxEncoder(export_dir, optimized_dir=sessions).encode(TEXTS)
+    assert copy.stat().st_mtime_ns == made  # loaded, not made again
+    assert np.array_equal(first, plain) and np.array_equal(second, plain)
+
+    copy.write_bytes(b"not a model")  # damaged: made again, the answer unchanged
+    again = OnnxEncoder(export_dir, optimized_dir=sessions).encode(TEXTS)
+    assert np.array_equal(again, plain) and copy.stat().st_size > 1000
+    assert [p.name for p in sessions.iterdir()] == [copy.name]
+
+    blocked = tmp_path / "a-file"
+    blocked.write_text("")  # a folder that cannot be made costs only the saving
+    assert np.array_equal(OnnxEncoder(export_dir, optimized_dir=blocked / "sessions").encode(TEXTS), plain)
