@@ -45,6 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bench import as_installed
+
 if TYPE_CHECKING:
     from bench.corpus_dupes import Corpus
     from index.evaluate import Question
@@ -92,7 +94,9 @@ def measured(cmd: Sequence[str]) -> Run:
     """Run ``cmd`` from the repository root; its wall time and its peak RSS, from its own rusage."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(list(cmd), cwd=ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            list(cmd), cwd=ROOT, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=as_installed()
+        )
         _, status, usage = os.wait4(proc.pid, 0)
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again

@@ -1,7 +1,8 @@
 """When is the reader worth its time? Depth and a close-call gate, simulated on the eval sets.
 
-``python -m experiments.reader_gate [--max-length N] [SET ...]`` from the repository root (``--max-length``:
-the word pieces each pair keeps, less of the neighbours; default the trained 128).
+``python -m experiments.reader_gate [--max-length N] [--parallel N] [SET ...]`` from the repository root
+(``--max-length``: the word pieces each pair keeps, less of the neighbours; default the trained 128;
+``--parallel``: rows read at once, as ``search.read_threads``, for the milliseconds column).
 
 For every question, the pipeline's own stages up to the sentence model's ranking run once; the
 reader then reads each of the best 5 candidates in its own call (one row: no padding, and a score
@@ -75,8 +76,12 @@ def collect(path: Path, work: Path, max_length: int | None = None) -> list[Case]
     return cases
 
 
-def replay(cases: Sequence[Case], depth: int, margin: float | None, weights) -> dict[str, float]:  # type: ignore[no-untyped-def]
-    """One variant over one set's cases. ``margin`` None: always read; else read only close calls."""
+def replay(  # type: ignore[no-untyped-def]
+    cases: Sequence[Case], depth: int, margin: float | None, weights, parallel: int = 1, span: float | None = None
+) -> dict[str, float]:
+    """One variant over one set's cases. ``margin`` None: always read; else read only close calls.
+    ``span``: of the best ``depth``, read only those within ``span`` of the best (at least two).
+    ``ms`` is the wall time with ``parallel`` rows read at once: each round costs its slowest row."""
     r = weights.reader
     hits = answerable = refused_near = near = refused = refused_right = read_n = 0
     ms = 0.0
@@ -86,9 +91,12 @@ def replay(cases: Sequence[Case], depth: int, margin: float | None, weights) -> 
         refuse = not scored or p < weights.abstain_below
         close = len(scored) > 1 and (margin is None or scored[0].score - scored[1].score < margin)
         if depth and close and not refuse:
-            scored = reorder(scored, c.logits[:depth], r.order_coef, r.order_bias)
+            d = depth
+            if span is not None:
+                d = max(2, sum(1 for x in scored[:depth] if scored[0].score - x.score < span))
+            scored = reorder(scored, c.logits[:d], r.order_coef, r.order_bias)
             read_n += 1
-            ms += float(c.ms[:depth].sum())
+            ms += sum(float(c.ms[i : i + parallel].max()) for i in range(0, min(d, len(c.ms)), parallel))
         q = c.question
         if q.answerable:
             answerable += 1
@@ -114,6 +122,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("sets", nargs="*", default=list(EVAL_SETS))
     p.add_argument("--max-length", type=int, default=None, help="word pieces per pair read (default: as trained)")
+    p.add_argument("--parallel", type=int, default=1, help="rows read at once when timing (search.read_threads)")
     args = p.parse_args(argv)
     from index.answer.model import Weights
 
@@ -122,19 +131,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         per_set = {Path(s).parent.name: collect(ROOT / s, Path(tmp), args.max_length) for s in args.sets}
     row_ms = [m for cases in per_set.values() for c in cases for m in c.ms]
     print(f"reader per row: p50 {statistics.median(row_ms):.1f} ms, p95 {np.percentile(row_ms, 95):.1f} ms")
-    variants: list[tuple[int, float | None]] = [(0, None)] + [(d, None) for d in range(1, DEPTH + 1)]
-    variants += [(d, m) for d in (2, 3, 5) for m in (0.1, 0.2, 0.25, 0.3, 0.5)]  # 0.25: close_call
-    print(f"{'variant':22s}" + "".join(f"{name:>36s}" for name in per_set))
-    print(f"{'':22s}" + "".join(f"{'hit@1 near  P    read ms':>36s}" for _ in per_set))
-    for depth, margin in variants:
+    variants: list[tuple[int, float | None, float | None]] = [(0, None, None)]
+    variants += [(d, None, None) for d in range(1, DEPTH + 1)]
+    variants += [(d, m, None) for d in (2, 3, 4, 5) for m in (0.1, 0.2, 0.25, 0.3, 0.5)]  # 0.25: close_call
+    variants += [(d, 0.25, g) for d in (3, 4) for g in (0.1, 0.2, 0.3, 0.5)]
+    print(f"{'variant':34s}" + "".join(f"{name:>36s}" for name in per_set))
+    print(f"{'':34s}" + "".join(f"{'hit@1 near  P    read ms':>36s}" for _ in per_set))
+    for depth, margin, span in variants:
         label = "no reader" if not depth else f"read {depth}" + ("" if margin is None else f" if gap<{margin}")
+        label += "" if span is None else f" within {span}"
         cells = []
         for cases in per_set.values():
-            m = replay(cases, depth, margin, weights)
+            m = replay(cases, depth, margin, weights, args.parallel, span)
             cells.append(
                 f"{m['hit@1']:.3f} {m['near_refused']:.2f} {m['abstain_P']:.2f} {m['read']:.2f} {m['ms']:5.1f}"
             )
-        print(f"{label:22s}" + "".join(f"{c:>36s}" for c in cells))
+        print(f"{label:34s}" + "".join(f"{c:>36s}" for c in cells))
     return 0
 
 

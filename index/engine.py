@@ -196,7 +196,11 @@ class Engine:
         if self._reader is None:
             with self._encoder_lock:
                 if self._reader is None:
-                    self._reader = Reader.load(threads=1, optimized_dir=models_dir(self.config) / SESSIONS_DIR)
+                    self._reader = Reader.load(
+                        threads=1,
+                        optimized_dir=models_dir(self.config) / SESSIONS_DIR,
+                        parallel=self.config.search.read_threads,
+                    )
         return self._reader
 
     def _top_k(self, top_k: int | None) -> int:

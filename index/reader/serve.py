@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +126,7 @@ class Reader:
         verify: bool = True,
         max_length: int | None = None,
         optimized_dir: Path | None = None,
+        parallel: int = 1,
     ) -> None:
         """Load a reader folder (reader.onnx, tokenizer.json, meta.json).
 
@@ -136,6 +139,8 @@ class Reader:
                 shorter keeps less of the neighbours (experiments: what reading less costs).
             optimized_dir: Where the optimized graph is kept between processes
                 (:func:`index.embed.onnx.cpu_session`); None: optimized at every load.
+            parallel: Candidates read at the same time (each still alone, on one thread): 2 reads
+                a close call's three in about two candidates' time on two cores.
 
         Raises:
             ReaderModelError: Missing or unreadable files, another format, or a model file whose
@@ -171,6 +176,9 @@ class Reader:
         trained = int(meta.get("max_length", MAX_LENGTH))
         self.max_length = trained if max_length is None else max(MAX_QUESTION_PIECES + 8, min(trained, max_length))
         self._inputs = {i.name for i in self._session.get_inputs()}
+        self.parallel = max(1, int(parallel))
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
 
     @classmethod
     def load(
@@ -180,10 +188,11 @@ class Reader:
         threads: int = 1,
         max_length: int | None = None,
         optimized_dir: Path | None = None,
+        parallel: int = 1,
     ) -> Reader:
         """The reader shipped with citebot (``index/reader/model``), or the one in ``model_dir``."""
         folder = MODEL_DIR if model_dir is None else Path(model_dir)
-        return cls(folder, threads=threads, max_length=max_length, optimized_dir=optimized_dir)
+        return cls(folder, threads=threads, max_length=max_length, optimized_dir=optimized_dir, parallel=parallel)
 
     def logits(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
         """Raw scores (before the sigmoid), float32 (n,), one session call per candidate.
@@ -192,16 +201,28 @@ class Reader:
         would depend on the other rows; alone, a candidate's score is the same whatever else is
         read with it (the fit and the pipeline read different sets of candidates), and no row pays
         for another's padding. Measured per row against batches of 5: the same time within noise.
+        With ``parallel`` > 1 the rows run on that many threads at once (onnxruntime lets go of the
+        GIL while it runs): the same numbers, sooner.
         """
         out = np.zeros(len(candidates), dtype=np.float32)
         if len(candidates) == 0:
             return out
         feed = encode_pairs(self._tokenizer, question, candidates, self.max_length)
         lengths = feed["attention_mask"].sum(axis=1)
-        for row, width in enumerate(lengths):
-            one = {k: v[row : row + 1, :width] for k, v in feed.items() if k in self._inputs}
-            out[row] = np.asarray(self._session.run([OUTPUT_NAME], one)[0], dtype=np.float32).reshape(-1)[0]
+
+        def one(row: int) -> float:
+            inputs = {k: v[row : row + 1, : lengths[row]] for k, v in feed.items() if k in self._inputs}
+            return float(np.asarray(self._session.run([OUTPUT_NAME], inputs)[0]).reshape(-1)[0])
+
+        rows = range(len(candidates))
+        out[:] = list(self._threads().map(one, rows)) if self.parallel > 1 and len(rows) > 1 else [one(r) for r in rows]
         return out
+
+    def _threads(self) -> ThreadPoolExecutor:
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="citebot-reader")
+            return self._pool
 
     def score(self, question: str, candidates: Sequence[Candidate]) -> np.ndarray:
         """Probability that each candidate sentence answers the question.

@@ -103,6 +103,15 @@ def test_batch_padding_keeps_the_order_and_the_call_is_deterministic(reader: Rea
     assert np.array_equal(batched, reader.score(question, cands))
 
 
+def test_candidates_read_side_by_side_score_as_read_one_after_another(reader: Reader) -> None:
+    side_by_side = Reader.load(parallel=2)
+    for name, passage in PASSAGES.items():
+        cands = candidates(passage)
+        question = f"what happened to the {name}"
+        assert np.array_equal(side_by_side.logits(question, cands), reader.logits(question, cands))
+    assert side_by_side.logits("anything?", cands[:1]).shape == (1,)
+
+
 @pytest.mark.parametrize(("passage", "question", "answer"), ANSWERED)
 def test_answering_sentence_beats_its_neighbours(reader: Reader, passage: str, question: str, answer: int) -> None:
     sentences = PASSAGES[passage]
