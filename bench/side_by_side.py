@@ -236,6 +236,7 @@ def timed(ask: Callable[[str], tuple[str, str] | None], questions: Sequence[Ques
 
 
 def run_citebot(work: Path, corpus: Corpus, questions: Sequence[Question], read: int | None) -> dict[str, Any]:
+    from index.answer.model import CLOSE_WITHIN
     from index.config import load_config
     from index.embed import ensure_export
     from index.engine import Engine, models_dir
@@ -283,11 +284,13 @@ def run_citebot(work: Path, corpus: Corpus, questions: Sequence[Question], read:
         },
         "cold": {"wall_s": cold.wall_s, "rss_mb": cold.rss_mb, "load": cold.load},
     }
-    for label, n in (("reader", reader_read), ("no_reader", 0)):
-        engine = Engine(config.replace(search=dataclasses.replace(config.search, read=n)))
+    # As shipped; reading close calls only (search.read_within, the faster setting); without the reader.
+    variants = [("reader", reader_read, config.search.read_within), ("close_calls", reader_read, CLOSE_WITHIN)]
+    for label, n, within in [*variants, ("no_reader", 0, None)]:
+        engine = Engine(config.replace(search=dataclasses.replace(config.search, read=n, read_within=within)))
         snap = engine.snapshot()
         out["chunks"] = len(snap.chunks)
-        say(f"citebot: warm, search.read={n}: {len(questions)} questions")
+        say(f"citebot: warm, search.read={n}, read_within={within}: {len(questions)} questions")
         engine.warm_up()
 
         def ask(question: str, engine: Engine = engine) -> tuple[str, str] | None:
@@ -297,7 +300,7 @@ def run_citebot(work: Path, corpus: Corpus, questions: Sequence[Question], read:
             return answer.citations[0].article_id, answer.citations[0].text
 
         warm = timed(ask, questions)
-        out[label] = {"read": n, "warm": warm["latency"], "load": os.getloadavg()[0]}
+        out[label] = {"read": n, "read_within": within, "warm": warm["latency"], "load": os.getloadavg()[0]}
         out[label].update(hits(corpus, questions, warm["tops"]))
         out[label]["tops"] = warm["tops"]
         del engine, snap
@@ -380,7 +383,10 @@ def versions() -> dict[str, str]:
 def table(c: dict[str, Any], lc: dict[str, Any]) -> list[tuple[str, float, float, str]]:
     """(axis, citebot, LangChain, format)."""
     n = c["build"]["sentences"]
-    on = f"reader on (read={c['reader']['read']})"
+    within = c["reader"].get("read_within")
+    on = f"reader on (read={c['reader']['read']}" + ("" if within is None else f", within {within}") + ")"
+    close = c.get("close_calls")
+    close_label = f"reader on close calls (read_within={close['read_within']})" if close else ""
     return [
         ("build s", c["build"]["wall_s"], lc["build"]["wall_s"], ".1f"),
         ("sentences/s (corpus sentences / build s)", n / c["build"]["wall_s"], n / lc["build"]["wall_s"], ",.0f"),
@@ -390,9 +396,18 @@ def table(c: dict[str, Any], lc: dict[str, Any]) -> list[tuple[str, float, float
         ("cold peak RSS MB", c["cold"]["rss_mb"], lc["cold"]["rss_mb"], ",.0f"),
         (f"warm p50 ms, {on}", c["reader"]["warm"]["p50_ms"], lc["warm"]["p50_ms"], ".1f"),
         (f"warm p95 ms, {on}", c["reader"]["warm"]["p95_ms"], lc["warm"]["p95_ms"], ".1f"),
+        *(
+            [
+                (f"warm p50 ms, {close_label}", close["warm"]["p50_ms"], lc["warm"]["p50_ms"], ".1f"),
+                (f"warm p95 ms, {close_label}", close["warm"]["p95_ms"], lc["warm"]["p95_ms"], ".1f"),
+            ]
+            if close
+            else []
+        ),
         ("warm p50 ms, reader off", c["no_reader"]["warm"]["p50_ms"], lc["warm"]["p50_ms"], ".1f"),
         ("warm p95 ms, reader off", c["no_reader"]["warm"]["p95_ms"], lc["warm"]["p95_ms"], ".1f"),
         (f"hit@1, {on}", c["reader"]["hit@1"], lc["hit@1"], ".3f"),
+        *([(f"hit@1, {close_label}", close["hit@1"], lc["hit@1"], ".3f")] if close else []),
         ("hit@1, reader off", c["no_reader"]["hit@1"], lc["hit@1"], ".3f"),
         (f"hit@1 own article only, {on}", c["reader"]["hit@1_own_article"], lc["hit@1_own_article"], ".3f"),
     ]

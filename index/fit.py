@@ -25,7 +25,16 @@ from pathlib import Path
 import numpy as np
 
 from .answer.features import FEATURES, QUESTION_FEATURES, features, question_features
-from .answer.model import RERANK_FEATURES, WEIGHTS_FILE, ReaderWeights, Weights, close_call, rank, rerank
+from .answer.model import (
+    RERANK_FEATURES,
+    WEIGHTS_FILE,
+    ReaderWeights,
+    Weights,
+    close_call,
+    rank,
+    rerank,
+    worth_reading,
+)
 from .answer.query import Query, Scored
 from .answer.read import READ_FEATURES, SentenceReader, candidates, read_features, reorder
 from .answer.reread import residuals
@@ -170,6 +179,7 @@ class Model:
     rerank_bias: float
     reader: ReaderWeights | None = None
     read: int = 0  # how many best candidates the reader reads; 0: the model without the reader
+    read_within: float | None = None  # search.read_within: which questions it reads
 
     @property
     def weights(self) -> Weights:
@@ -186,8 +196,8 @@ class Model:
 
     def order(self, s: Sample, depth: int) -> np.ndarray:
         """Candidate positions best first, as the engine ranks them, with the engine's own functions:
-        answer.rank, then for a close call (answer.close_call) the reader's order of the best few when
-        it reads, else the re-read of the best ``depth``."""
+        answer.rank, then the reader's order of the best few of the questions it reads
+        (answer.worth_reading), or without it the re-read of a close call's best ``depth``."""
         w = self.weights
         scored = self._read(s)
         position = {int(sid): i for i, sid in enumerate(s.sids)}
@@ -206,9 +216,9 @@ class Model:
         return w.answerable(question_features(s.snap, s.query, rank(s.sids, s.x, w)))
 
     def _read(self, s: Sample) -> list[Scored]:
-        """The ranking after the reader stage (close calls only, as the pipeline reads)."""
+        """The ranking after the reader stage (of the questions the pipeline reads)."""
         scored = rank(s.sids, s.x, self.weights)
-        if not self.read or self.reader is None or s.reader is None or not close_call(scored):
+        if not self.read or self.reader is None or s.reader is None or not worth_reading(scored, self.read_within):
             return scored
         return reorder(scored, s.logits(scored[: self.read]), self.reader.order_coef, self.reader.order_bias)
 
@@ -218,21 +228,22 @@ def question_x(s: Sample, w: Weights) -> np.ndarray:
     return question_features(s.snap, s.query, rank(s.sids, s.x, w))
 
 
-def fit_reader(samples: list[Sample], model: Model, l2: float, read: int) -> Model:
-    """With the reader: which of the best ``read`` of a close call answers (the sentence model's
-    logit and the reader's), fitted on the close calls of answerable questions. Abstention stays
-    ``model``'s."""
+def fit_reader(samples: list[Sample], model: Model, l2: float, read: int, within: float | None) -> Model:
+    """With the reader: which of the best ``read`` answers (the sentence model's logit and the
+    reader's), fitted on the answerable questions it reads (``within``: as search.read_within).
+    Abstention stays ``model``'s."""
     stage1 = model.weights
     rows, ys = [], []
     for s in samples:
         scored = rank(s.sids, s.x, stage1)
-        if s.answerable and s.reader is not None and close_call(scored):
+        if s.answerable and s.reader is not None and worth_reading(scored, within):
             head = scored[:read]
             position = {int(sid): i for i, sid in enumerate(s.sids)}
             rows.append(read_features(head, s.logits(head)))
             ys.append(np.array([s.y[position[x.sentence]] for x in head], dtype=np.float32))
     o_coef, o_bias = logistic(np.concatenate(rows), np.concatenate(ys), l2)
-    return dataclasses.replace(model, reader=ReaderWeights(tuple(map(float, o_coef)), float(o_bias)), read=read)
+    reader = ReaderWeights(tuple(map(float, o_coef)), float(o_bias))
+    return dataclasses.replace(model, reader=reader, read=read, read_within=within)
 
 
 def fit(samples: list[Sample], l2: float) -> Model:
@@ -342,12 +353,18 @@ def run(
     Returns:
         The held-out figures per set (with the reader, when there is one).
     """
-    depth, read = config.search.rerank, config.search.read if reader is not None else 0
+    depth, read, within = (
+        config.search.rerank,
+        config.search.read if reader is not None else 0,
+        config.search.read_within,
+    )
     samples = collect(config, sets, say, encoder, reader)
     fold_ids = folds_of(samples, folds)
     modes: list[tuple[str, Callable[[list[Sample]], Model]]] = [("without the reader", lambda train: fit(train, l2))]
     if read:
-        modes.append((f"with the reader (best {read})", lambda train: fit_reader(train, fit(train, l2), l2, read)))
+        modes.append(
+            (f"with the reader (best {read})", lambda train: fit_reader(train, fit(train, l2), l2, read, within))
+        )
     report: dict[str, dict[str, float]] = {}
     for label, fitter in modes:
         say(f"--- {label} ---")

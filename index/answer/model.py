@@ -112,17 +112,22 @@ def rank(sids: np.ndarray, x: np.ndarray, weights: Weights) -> list[Scored]:
     return out
 
 
-# A close call: the runner-up's score is within this of the best's. Only close calls are read by the
-# reader (or, without one, re-read). Held out (python -m index fit), re-reading the rest changed no
-# first quote that mattered: hit@1 is the same from a margin of 0.1 up to always, and 0.25 re-reads
-# about a third of the questions. The reader, replayed on the eval sets with every margin
-# (python -m experiments.reader_gate), keeps its hit@1 from 0.2 up and reads 27 to 59 % of them.
+# A close call: the runner-up's score is within this of the best's. Without the reader only close
+# calls are re-read. Held out (python -m index fit), re-reading the rest changed no first quote that
+# mattered: hit@1 is the same from a margin of 0.1 up to always, and 0.25 re-reads about a third of
+# the questions. The reader reads more than close calls (search.read_within, worth_reading).
 CLOSE_WITHIN = 0.25
 
 
 def close_call(scored: list[Scored]) -> bool:
     """Whether the best sentences are close enough for a second reading to change the first quote."""
-    return len(scored) > 1 and scored[0].score - scored[1].score < CLOSE_WITHIN
+    return worth_reading(scored, CLOSE_WITHIN)
+
+
+def worth_reading(scored: list[Scored], within: float | None) -> bool:
+    """Whether a second reading of the best few may change the first quote: there are two or more,
+    and (with ``within``) the runner-up's score is within ``within`` of the best's; None: always."""
+    return len(scored) > 1 and (within is None or scored[0].score - scored[1].score < within)
 
 
 def rerank(scored: list[Scored], residual: np.ndarray, weights: Weights) -> list[Scored]:

@@ -22,7 +22,7 @@ from ..models import Answer
 from ..store.snapshot import Snapshot
 from .compose import EVERY_QUOTE, compose
 from .features import features, question_features
-from .model import Weights, close_call, rank
+from .model import Weights, rank, worth_reading
 from .normalize import normalize
 from .query import Query, Scored, prepare
 from .read import SentenceReader, read, reorder
@@ -46,7 +46,8 @@ class Pipeline:
     """The stages over one snapshot, with one encoder, one reader and one set of fitted weights.
 
     With a reader (and weights fitted with it) the reader stage orders the best ``search.read``
-    candidates of a close call, and the re-read is not run: held out, the reader replaces what the
+    candidates of every question it answers (``search.read_within``: close calls only), and the
+    re-read is not run: held out, the reader replaces what the
     re-read did (README). Without one, the re-read of close calls runs.
     """
 
@@ -129,10 +130,12 @@ class Pipeline:
         ]
 
     def _read(self, query: Query, scored: list[Scored]) -> list[Scored]:
-        """The candidates in their order after the reader: it reads the best ``search.read`` of a
-        close call only (the sentence model's clear winners keep their order)."""
-        weights = self.weights
-        if not (self.reads and self.reader is not None and weights.reader is not None and close_call(scored)):
+        """The candidates in their order after the reader: it reads the best ``search.read`` of an
+        answered question (with ``search.read_within``, of a close call only)."""
+        weights, within = self.weights, self.search.read_within
+        if not (
+            self.reads and self.reader is not None and weights.reader is not None and worth_reading(scored, within)
+        ):
             return scored
         logits = read(self.snapshot, self.reader, query.text, scored, self.search.read)
         return reorder(scored, logits, weights.reader.order_coef, weights.reader.order_bias)
