@@ -22,7 +22,7 @@ from .answer import Conversation, Filters, Pipeline, Ranked, Weights
 from .answer.context import ask_in_context
 from .builder import Progress, build_index, expectation
 from .config import Config, default_cache_dir
-from .embed import Encoder, Notice, OnnxEncoder, ensure_export, export_fingerprint, load_encoder
+from .embed import Encoder, Notice, OnnxEncoder, ensure_export, export_exists, export_fingerprint, load_encoder
 from .embed.onnx import SESSIONS_DIR
 from .errors import (
     ArticleError,
@@ -79,6 +79,8 @@ class Engine:
         self._encoder = encoder
         self._injected = encoder is not None
         self._encoder_lock = threading.Lock()
+        self._reader_lock = threading.Lock()
+        self._preloading = False
         self._snapshot: Snapshot | None = None
         self._load_lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -123,6 +125,8 @@ class Engine:
             raise IndexMissingError(f"no index in {self.config.index_dir} yet; {run_hint()} to index the corpus")
         snap = self._snapshot
         if snap is None or snap.build_id != published:
+            if check_model:
+                self._preload()
             with self._load_lock:
                 snap = self._snapshot
                 if snap is None or snap.build_id != current_build(self.config.index_dir):
@@ -130,6 +134,24 @@ class Engine:
         if check_model:
             snap.check(self.expectation())
         return snap
+
+    def _preload(self) -> None:
+        """Start loading the question encoder and the reader beside the index, once. onnxruntime
+        builds a session without holding the GIL, so a cold ``ask`` loads the three in little more
+        than the time of the slowest. Only a finished export is loaded this way: one that must be
+        made first is made in the foreground, with its notice. A load that fails here is tried
+        again where it is needed, and fails there with its own error."""
+        if self._preloading:
+            return
+        self._preloading = True
+        cfg = self.config.model
+        jobs: list[Callable[[], object]] = []
+        if self._encoder is None and export_exists(cfg.name, cfg.question_precision, models_dir(self.config)):
+            jobs.append(lambda: self.encoder)
+        if self._reader is None and self.config.search.read and self._weights.reader is not None:
+            jobs.append(lambda: self.reader)
+        for job in jobs:
+            threading.Thread(target=_quietly, args=(job,), name="citebot-preload", daemon=True).start()
 
     def warm_up(self) -> None:
         """Load the model and the index and answer one question, so the first user waits for nothing."""
@@ -194,7 +216,7 @@ class Engine:
     def reader(self) -> Reader:
         """The shipped reader (index/reader/model), loaded on first need, one thread."""
         if self._reader is None:
-            with self._encoder_lock:
+            with self._reader_lock:
                 if self._reader is None:
                     self._reader = Reader.load(
                         threads=1,
@@ -425,9 +447,17 @@ def _no_such_article(article_id: str) -> NotFoundError:
     return NotFoundError(f"no article with id '{article_id}'; the list of articles shows the ids")
 
 
+def _quietly(job: Callable[[], object]) -> None:
+    """Run a background load; its error is left for the foreground to meet (Engine._preload)."""
+    try:
+        job()
+    except Exception:  # any error of loading: the foreground loads again and raises it there
+        log.debug("background load failed; it is retried where it is needed", exc_info=True)
+
+
 class _FirstRead:
-    """The engine's reader, loaded when a question first needs it: most questions are no close call,
-    and loading it (0.3 to 0.7 s here) would otherwise delay every cold ``ask``."""
+    """The engine's reader, as a question first needs it (loaded beside the index by
+    Engine._preload, or here when it was not: a refused question never waits for it)."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine

@@ -6,7 +6,7 @@ import logging
 import tempfile
 from pathlib import Path
 
-from ..errors import IndexMismatchError, IndexWriteError, run_hint
+from ..errors import CitebotError, IndexMismatchError, IndexWriteError, run_hint
 from .base import Encoder, Notice
 from .export import export_onnx
 from .onnx import EXPORT_FORMAT, META_FILE, SESSIONS_DIR, OnnxEncoder, export_damage
@@ -47,6 +47,14 @@ def load_encoder(
     """
     target, _ = ensure_export(model_name, precision, cache_dir, repair=repair, notice=notice)
     return OnnxEncoder(target, threads=threads, optimized_dir=cache_dir / SESSIONS_DIR)
+
+
+def export_exists(model_name: str, precision: str, cache_dir: Path) -> bool:
+    """Whether the shared cache holds a finished export of the model (its export.json is written last)."""
+    try:
+        return (export_dir(model_name, precision, cache_dir) / META_FILE).is_file()
+    except (CitebotError, OSError):  # a model that cannot be found: loading it says why
+        return False
 
 
 def export_fingerprint(model_name: str, precision: str, cache_dir: Path) -> str:

@@ -176,11 +176,11 @@ class OnnxEncoder:
     def known_words(self) -> Container[str]:
         """Whole words (no "##" pieces, letters only) of the tokenizer's vocabulary, lower case.
 
-        An uncased vocabulary (MiniLM's) is looked up word by word: making a set of it took 50 ms
-        of every cold start. A cased one is lowered into a set once.
+        An uncased vocabulary (MiniLM's: its tokenizer lowercases every text) is looked up word by
+        word: making a set of it took 50 ms of every cold start. A cased one is lowered into a set once.
         """
         if self._known is None:
-            if self._lower:
+            if self._lower or getattr(self._tokenizer.normalizer, "lowercase", False) is True:
                 self._known = _UncasedVocabulary(self._tokenizer)
             else:
                 self._known = frozenset(w.lower() for w in self._tokenizer.get_vocab() if w.isalpha())
