@@ -77,9 +77,16 @@ def collect(path: Path, work: Path, max_length: int | None = None) -> list[Case]
 
 
 def replay(  # type: ignore[no-untyped-def]
-    cases: Sequence[Case], depth: int, margin: float | None, weights, parallel: int = 1, span: float | None = None
+    cases: Sequence[Case],
+    depth: int,
+    margin: float | None,
+    weights,
+    parallel: int = 1,
+    span: float | None = None,
+    far: int = 0,
 ) -> dict[str, float]:
-    """One variant over one set's cases. ``margin`` None: always read; else read only close calls.
+    """One variant over one set's cases. ``margin`` None: always read; else read only close calls
+    (and the best ``far`` of the others).
     ``span``: of the best ``depth``, read only those within ``span`` of the best (at least two).
     ``ms`` is the wall time with ``parallel`` rows read at once: each round costs its slowest row."""
     r = weights.reader
@@ -90,8 +97,8 @@ def replay(  # type: ignore[no-untyped-def]
         p = weights.answerable(question_features(c.snap, c.query, scored))
         refuse = not scored or p < weights.abstain_below
         close = len(scored) > 1 and (margin is None or scored[0].score - scored[1].score < margin)
-        if depth and close and not refuse:
-            d = depth
+        if depth and (close or far > 1) and len(scored) > 1 and not refuse:
+            d = depth if close else far
             if span is not None:
                 d = max(2, sum(1 for x in scored[:depth] if scored[0].score - x.score < span))
             scored = reorder(scored, c.logits[:d], r.order_coef, r.order_bias)
@@ -131,18 +138,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         per_set = {Path(s).parent.name: collect(ROOT / s, Path(tmp), args.max_length) for s in args.sets}
     row_ms = [m for cases in per_set.values() for c in cases for m in c.ms]
     print(f"reader per row: p50 {statistics.median(row_ms):.1f} ms, p95 {np.percentile(row_ms, 95):.1f} ms")
-    variants: list[tuple[int, float | None, float | None]] = [(0, None, None)]
-    variants += [(d, None, None) for d in range(1, DEPTH + 1)]
-    variants += [(d, m, None) for d in (2, 3, 4, 5) for m in (0.1, 0.2, 0.25, 0.3, 0.5)]  # 0.25: close_call
-    variants += [(d, 0.25, g) for d in (3, 4) for g in (0.1, 0.2, 0.3, 0.5)]
+    variants: list[tuple[int, float | None, float | None, int]] = [(0, None, None, 0)]
+    variants += [(d, None, None, 0) for d in range(1, DEPTH + 1)]
+    variants += [(d, m, None, 0) for d in (2, 3, 4, 5) for m in (0.1, 0.2, 0.25, 0.3, 0.5)]  # 0.25: close_call
+    variants += [(d, 0.25, g, 0) for d in (3, 4) for g in (0.1, 0.2, 0.3, 0.5)]
+    variants += [(d, m, None, 2) for d in (3, 4) for m in (0.1, 0.25, 0.5)]
     print(f"{'variant':34s}" + "".join(f"{name:>36s}" for name in per_set))
     print(f"{'':34s}" + "".join(f"{'hit@1 near  P    read ms':>36s}" for _ in per_set))
-    for depth, margin, span in variants:
+    for depth, margin, span, far in variants:
         label = "no reader" if not depth else f"read {depth}" + ("" if margin is None else f" if gap<{margin}")
-        label += "" if span is None else f" within {span}"
+        label += ("" if span is None else f" within {span}") + (f", else {far}" if far else "")
         cells = []
         for cases in per_set.values():
-            m = replay(cases, depth, margin, weights, args.parallel, span)
+            m = replay(cases, depth, margin, weights, args.parallel, span, far)
             cells.append(
                 f"{m['hit@1']:.3f} {m['near_refused']:.2f} {m['abstain_P']:.2f} {m['read']:.2f} {m['ms']:5.1f}"
             )
