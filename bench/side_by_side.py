@@ -236,7 +236,6 @@ def timed(ask: Callable[[str], tuple[str, str] | None], questions: Sequence[Ques
 
 
 def run_citebot(work: Path, corpus: Corpus, questions: Sequence[Question], read: int | None) -> dict[str, Any]:
-    from index.answer.model import CLOSE_WITHIN
     from index.config import load_config
     from index.embed import ensure_export
     from index.engine import Engine, models_dir
@@ -284,13 +283,13 @@ def run_citebot(work: Path, corpus: Corpus, questions: Sequence[Question], read:
         },
         "cold": {"wall_s": cold.wall_s, "rss_mb": cold.rss_mb, "load": cold.load},
     }
-    # As shipped; reading close calls only (search.read_within, the faster setting); without the reader.
-    variants = [("reader", reader_read, config.search.read_within), ("close_calls", reader_read, CLOSE_WITHIN)]
-    for label, n, within in [*variants, ("no_reader", 0, None)]:
-        engine = Engine(config.replace(search=dataclasses.replace(config.search, read=n, read_within=within)))
+    # As shipped; reading close calls only (search.read_clear: 0, the faster setting); without the reader.
+    read_clear = config.search.read_clear
+    for label, n, clear in (("reader", reader_read, read_clear), ("close_calls", reader_read, 0), ("no_reader", 0, 0)):
+        engine = Engine(config.replace(search=dataclasses.replace(config.search, read=n, read_clear=clear)))
         snap = engine.snapshot()
         out["chunks"] = len(snap.chunks)
-        say(f"citebot: warm, search.read={n}, read_within={within}: {len(questions)} questions")
+        say(f"citebot: warm, search.read={n}, read_clear={clear}: {len(questions)} questions")
         engine.warm_up()
 
         def ask(question: str, engine: Engine = engine) -> tuple[str, str] | None:
@@ -300,7 +299,7 @@ def run_citebot(work: Path, corpus: Corpus, questions: Sequence[Question], read:
             return answer.citations[0].article_id, answer.citations[0].text
 
         warm = timed(ask, questions)
-        out[label] = {"read": n, "read_within": within, "warm": warm["latency"], "load": os.getloadavg()[0]}
+        out[label] = {"read": n, "read_clear": clear, "warm": warm["latency"], "load": os.getloadavg()[0]}
         out[label].update(hits(corpus, questions, warm["tops"]))
         out[label]["tops"] = warm["tops"]
         del engine, snap
@@ -383,10 +382,10 @@ def versions() -> dict[str, str]:
 def table(c: dict[str, Any], lc: dict[str, Any]) -> list[tuple[str, float, float, str]]:
     """(axis, citebot, LangChain, format)."""
     n = c["build"]["sentences"]
-    within = c["reader"].get("read_within")
-    on = f"reader on (read={c['reader']['read']}" + ("" if within is None else f", within {within}") + ")"
+    clear = c["reader"].get("read_clear")
+    on = f"reader on (read={c['reader']['read']}" + ("" if clear is None else f", read_clear={clear}") + ")"
     close = c.get("close_calls")
-    close_label = f"reader on close calls (read_within={close['read_within']})" if close else ""
+    close_label = "reader on close calls only (read_clear=0)" if close else ""
     return [
         ("build s", c["build"]["wall_s"], lc["build"]["wall_s"], ".1f"),
         ("sentences/s (corpus sentences / build s)", n / c["build"]["wall_s"], n / lc["build"]["wall_s"], ",.0f"),

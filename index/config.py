@@ -58,11 +58,11 @@ class SearchConfig:
     candidates: int = 30  # hits taken from each retriever before fusion
     chunks: int = 6  # best fused chunks whose sentences are scored
     rerank: int = 3  # best sentences read again against the question before the first is chosen; 0: off
-    read: int = 4  # best sentences the reader reads (index/reader); 0: off, the re-read runs
+    read: int = 4  # best sentences of a close call the reader reads (index/reader); 0: off, the re-read runs
+    read_clear: int = 2  # best sentences it reads of the other questions answered (0 or 1: none)
     read_threads: int = 2  # candidates the reader reads at the same time, each on one core
-    # None: the reader reads every question answered; else only when the runner-up's score is within
-    # this of the best's (a close call: faster, fewer first quotes right; README).
-    read_within: float | None = None
+    # A close call: the runner-up's score is within this of the best's; None: every question is one.
+    read_within: float | None = 0.25
     # Under this chance that some sentence answers, the engine says the articles don't say.
     # None: the threshold fitted with the weights (index/answer/weights.json).
     abstain_below: float | None = None
@@ -282,6 +282,7 @@ def _check_values(config: Config, file: str) -> None:
         ("search.chunks", config.search.chunks >= 1, "at least 1"),
         ("search.rerank", 0 <= config.search.rerank <= 20, "between 0 and 20"),
         ("search.read", 0 <= config.search.read <= 30, "between 0 and 30"),
+        ("search.read_clear", 0 <= config.search.read_clear <= 30, "between 0 and 30"),
         ("search.read_threads", 1 <= config.search.read_threads <= 16, "between 1 and 16"),
         (
             "search.read_within",

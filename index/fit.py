@@ -29,11 +29,11 @@ from .answer.model import (
     RERANK_FEATURES,
     WEIGHTS_FILE,
     ReaderWeights,
+    Reading,
     Weights,
     close_call,
     rank,
     rerank,
-    worth_reading,
 )
 from .answer.query import Query, Scored
 from .answer.read import READ_FEATURES, SentenceReader, candidates, read_features, reorder
@@ -178,8 +178,7 @@ class Model:
     rerank_coef: np.ndarray
     rerank_bias: float
     reader: ReaderWeights | None = None
-    read: int = 0  # how many best candidates the reader reads; 0: the model without the reader
-    read_within: float | None = None  # search.read_within: which questions it reads
+    reading: Reading | None = None  # how many best candidates the reader reads; None: the model without it
 
     @property
     def weights(self) -> Weights:
@@ -201,7 +200,7 @@ class Model:
         w = self.weights
         scored = self._read(s)
         position = {int(sid): i for i, sid in enumerate(s.sids)}
-        if not self.read and depth and close_call(scored):
+        if self.reading is None and depth and close_call(scored):
             residual = np.array([s.residual[position[x.sentence], 0] for x in scored[:depth]], dtype=np.float32)
             scored = rerank(scored, residual, w)
         return np.array([position[x.sentence] for x in scored], dtype=np.int64)
@@ -218,9 +217,10 @@ class Model:
     def _read(self, s: Sample) -> list[Scored]:
         """The ranking after the reader stage (of the questions the pipeline reads)."""
         scored = rank(s.sids, s.x, self.weights)
-        if not self.read or self.reader is None or s.reader is None or not worth_reading(scored, self.read_within):
+        depth = self.reading.depth(scored) if self.reading is not None else 0
+        if not depth or self.reader is None or s.reader is None:
             return scored
-        return reorder(scored, s.logits(scored[: self.read]), self.reader.order_coef, self.reader.order_bias)
+        return reorder(scored, s.logits(scored[:depth]), self.reader.order_coef, self.reader.order_bias)
 
 
 def question_x(s: Sample, w: Weights) -> np.ndarray:
@@ -228,22 +228,23 @@ def question_x(s: Sample, w: Weights) -> np.ndarray:
     return question_features(s.snap, s.query, rank(s.sids, s.x, w))
 
 
-def fit_reader(samples: list[Sample], model: Model, l2: float, read: int, within: float | None) -> Model:
-    """With the reader: which of the best ``read`` answers (the sentence model's logit and the
-    reader's), fitted on the answerable questions it reads (``within``: as search.read_within).
+def fit_reader(samples: list[Sample], model: Model, l2: float, reading: Reading) -> Model:
+    """With the reader: which of the best few it reads answers (the sentence model's logit and the
+    reader's), fitted on the answerable questions it reads, as many of each as ``reading`` says.
     Abstention stays ``model``'s."""
     stage1 = model.weights
     rows, ys = [], []
     for s in samples:
         scored = rank(s.sids, s.x, stage1)
-        if s.answerable and s.reader is not None and worth_reading(scored, within):
-            head = scored[:read]
+        depth = reading.depth(scored)
+        if s.answerable and s.reader is not None and depth:
+            head = scored[:depth]
             position = {int(sid): i for i, sid in enumerate(s.sids)}
             rows.append(read_features(head, s.logits(head)))
             ys.append(np.array([s.y[position[x.sentence]] for x in head], dtype=np.float32))
     o_coef, o_bias = logistic(np.concatenate(rows), np.concatenate(ys), l2)
     reader = ReaderWeights(tuple(map(float, o_coef)), float(o_bias))
-    return dataclasses.replace(model, reader=reader, read=read, read_within=within)
+    return dataclasses.replace(model, reader=reader, reading=reading)
 
 
 def fit(samples: list[Sample], l2: float) -> Model:
@@ -348,22 +349,22 @@ def run(
     and with ``write`` refit on everything and store the weights (with the held-out report).
 
     With a reader, everything is fitted and judged twice: without it (the re-read of close calls
-    orders the best few) and with it reading the best ``search.read``.
+    orders the best few) and with it reading as many as ``search.read``/``read_clear`` say.
 
     Returns:
         The held-out figures per set (with the reader, when there is one).
     """
-    depth, read, within = (
-        config.search.rerank,
-        config.search.read if reader is not None else 0,
-        config.search.read_within,
-    )
+    depth, reading = config.search.rerank, Reading.of(config.search)
+    read = reading.close if reader is not None else 0
     samples = collect(config, sets, say, encoder, reader)
     fold_ids = folds_of(samples, folds)
     modes: list[tuple[str, Callable[[list[Sample]], Model]]] = [("without the reader", lambda train: fit(train, l2))]
     if read:
         modes.append(
-            (f"with the reader (best {read})", lambda train: fit_reader(train, fit(train, l2), l2, read, within))
+            (
+                f"with the reader (best {reading.close} of a close call, {reading.clear} of the others)",
+                lambda train: fit_reader(train, fit(train, l2), l2, reading),
+            )
         )
     report: dict[str, dict[str, float]] = {}
     for label, fitter in modes:

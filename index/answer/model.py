@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,9 @@ from ..errors import command
 from .features import FEATURES, QUESTION_FEATURES
 from .query import Scored
 from .read import READ_FEATURES
+
+if TYPE_CHECKING:
+    from ..config import SearchConfig
 
 # The re-read of the best few (``search.rerank``): what is left of the question once the words the
 # sentence shares with it are taken out, against what is left of the sentence.
@@ -115,7 +119,7 @@ def rank(sids: np.ndarray, x: np.ndarray, weights: Weights) -> list[Scored]:
 # A close call: the runner-up's score is within this of the best's. Without the reader only close
 # calls are re-read. Held out (python -m index fit), re-reading the rest changed no first quote that
 # mattered: hit@1 is the same from a margin of 0.1 up to always, and 0.25 re-reads about a third of
-# the questions. The reader reads more than close calls (search.read_within, worth_reading).
+# the questions. The reader reads every answered question, more of a close call (Reading).
 CLOSE_WITHIN = 0.25
 
 
@@ -128,6 +132,33 @@ def worth_reading(scored: list[Scored], within: float | None) -> bool:
     """Whether a second reading of the best few may change the first quote: there are two or more,
     and (with ``within``) the runner-up's score is within ``within`` of the best's; None: always."""
     return len(scored) > 1 and (within is None or scored[0].score - scored[1].score < within)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """How many of an answered question's best candidates the reader reads (search.read,
+    search.read_clear, search.read_within): ``close`` of a close call (the runner-up within
+    ``within`` of the best; every question when ``within`` is None), ``clear`` of the others.
+
+    With two rows read at a time (search.read_threads), 2 cost one round and 3 or 4 two: reading 2
+    of a clear winner and 4 of a close call keeps the first quotes of reading 4 of every question
+    at the time of one round for most questions (experiments.reader_gate, docs/research.md).
+    """
+
+    close: int
+    clear: int = 0
+    within: float | None = CLOSE_WITHIN
+
+    @classmethod
+    def of(cls, search: SearchConfig) -> Reading:
+        return cls(search.read, search.read_clear, search.read_within)
+
+    def depth(self, scored: list[Scored]) -> int:
+        """The candidates read; 0 (none) when fewer than two would be, as one cannot be re-ordered."""
+        if len(scored) < 2:
+            return 0
+        n = self.close if worth_reading(scored, self.within) else self.clear
+        return n if n >= 2 else 0
 
 
 def rerank(scored: list[Scored], residual: np.ndarray, weights: Weights) -> list[Scored]:

@@ -22,7 +22,7 @@ from ..models import Answer
 from ..store.snapshot import Snapshot
 from .compose import EVERY_QUOTE, compose
 from .features import features, question_features
-from .model import Weights, rank, worth_reading
+from .model import Reading, Weights, rank
 from .normalize import normalize
 from .query import Query, Scored, prepare
 from .read import SentenceReader, read, reorder
@@ -46,8 +46,8 @@ class Pipeline:
     """The stages over one snapshot, with one encoder, one reader and one set of fitted weights.
 
     With a reader (and weights fitted with it) the reader stage orders the best ``search.read``
-    candidates of every question it answers (``search.read_within``: close calls only), and the
-    re-read is not run: held out, the reader replaces what the
+    candidates of a close call and ``search.read_clear`` of the other questions it answers
+    (:class:`~index.answer.model.Reading`), and the re-read is not run: held out, the reader replaces what the
     re-read did (README). Without one, the re-read of close calls runs.
     """
 
@@ -130,12 +130,11 @@ class Pipeline:
         ]
 
     def _read(self, query: Query, scored: list[Scored]) -> list[Scored]:
-        """The candidates in their order after the reader: it reads the best ``search.read`` of an
-        answered question (with ``search.read_within``, of a close call only)."""
-        weights, within = self.weights, self.search.read_within
-        if not (
-            self.reads and self.reader is not None and weights.reader is not None and worth_reading(scored, within)
-        ):
+        """The candidates in their order after the reader, which reads the best few of an answered
+        question (:class:`~index.answer.model.Reading`: more of a close call)."""
+        weights = self.weights
+        depth = Reading.of(self.search).depth(scored)
+        if not (depth and self.reads and self.reader is not None and weights.reader is not None):
             return scored
-        logits = read(self.snapshot, self.reader, query.text, scored, self.search.read)
+        logits = read(self.snapshot, self.reader, query.text, scored, depth)
         return reorder(scored, logits, weights.reader.order_coef, weights.reader.order_bias)
