@@ -11,12 +11,15 @@ while its inputs are unchanged. Both indexes are built again, and timed, on ever
 - citebot: ``python -m index build`` over the corpus in a subprocess (wall time and that process's
   peak RSS); cold start is a new ``python -m index ask`` process (median of 3); warm latency is
   every question through ``Engine.ask`` in this process after a warm-up, with the trained reader
-  on (search.read as shipped) and off (search.read: 0).
+  as shipped, reading close calls only (search.read_clear: 0) and off (search.read: 0).
 - LangChain, as its RAG tutorial does it: RecursiveCharacterTextSplitter(chunk_size=1000,
   chunk_overlap=200) over the same article texts, HuggingFaceEmbeddings on the same local model
   folder (nothing is downloaded), FAISS.from_documents (flat index), similarity_search(k=3). Its
   build and cold start run in subprocesses of this module (``langchain-build``, ``langchain-ask``),
-  its warm latency in this process.
+  its warm latency in this process, on one torch thread as citebot answers (and alone on torch's
+  default threads, for reference).
+- Warm: each question is asked of citebot's three settings and LangChain in turn, the order
+  rotated, so that the machine's own slow and fast spells fall on every side alike.
 - hit@1: the first quote (citebot) or the top chunk (LangChain: a 1,000-character blob, not a
   quote) contains a gold answer (any case) and comes from the question's article or a copy of it
   in which that answer still occurs.
@@ -235,7 +238,34 @@ def timed(ask: Callable[[str], tuple[str, str] | None], questions: Sequence[Ques
     return {"latency": percentiles(times), "tops": tops}
 
 
-def run_citebot(work: Path, corpus: Corpus, questions: Sequence[Question], read: int | None) -> dict[str, Any]:
+Ask = Callable[[str], tuple[str, str] | None]
+
+
+def timed_together(asks: dict[str, Ask], questions: Sequence[Question]) -> dict[str, dict[str, Any]]:
+    """Every question asked of every side in turn, the order rotated from one question to the next:
+    these shared cores speed up and slow down by two or three times within minutes, and asked
+    side by side, a slow spell slows every side alike instead of whichever ran then. Warm-up
+    questions first."""
+    names = list(asks)
+    for q in questions[:WARMUP_QUESTIONS]:
+        for name in names:
+            asks[name](q.question)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    tops: dict[str, list[tuple[str, str] | None]] = {name: [] for name in names}
+    for i, q in enumerate(questions):
+        shift = i % len(names)
+        for name in names[shift:] + names[:shift]:
+            started = time.perf_counter()
+            tops[name].append(asks[name](q.question))
+            times[name].append((time.perf_counter() - started) * 1000)
+    return {name: {"latency": percentiles(times[name]), "tops": tops[name]} for name in names}
+
+
+def run_citebot(
+    work: Path, corpus: Corpus, questions: Sequence[Question], read: int | None
+) -> tuple[dict[str, Any], dict[str, Ask]]:
+    """Build and cold start; the warm engines' ask functions (as shipped, reading close calls only,
+    without the reader) for :func:`timed_together`."""
     from index.config import load_config
     from index.embed import ensure_export
     from index.engine import Engine, models_dir
@@ -285,11 +315,10 @@ def run_citebot(work: Path, corpus: Corpus, questions: Sequence[Question], read:
     }
     # As shipped; reading close calls only (search.read_clear: 0, the faster setting); without the reader.
     read_clear = config.search.read_clear
+    asks: dict[str, Ask] = {}
     for label, n, clear in (("reader", reader_read, read_clear), ("close_calls", reader_read, 0), ("no_reader", 0, 0)):
         engine = Engine(config.replace(search=dataclasses.replace(config.search, read=n, read_clear=clear)))
-        snap = engine.snapshot()
-        out["chunks"] = len(snap.chunks)
-        say(f"citebot: warm, search.read={n}, read_clear={clear}: {len(questions)} questions")
+        out["chunks"] = len(engine.snapshot().chunks)
         engine.warm_up()
 
         def ask(question: str, engine: Engine = engine) -> tuple[str, str] | None:
@@ -298,16 +327,14 @@ def run_citebot(work: Path, corpus: Corpus, questions: Sequence[Question], read:
                 return None
             return answer.citations[0].article_id, answer.citations[0].text
 
-        warm = timed(ask, questions)
-        out[label] = {"read": n, "read_clear": clear, "warm": warm["latency"], "load": os.getloadavg()[0]}
-        out[label].update(hits(corpus, questions, warm["tops"]))
-        out[label]["tops"] = warm["tops"]
-        del engine, snap
-        gc.collect()
-    return out
+        asks[label] = ask
+        out[label] = {"read": n, "read_clear": clear}
+    return out, asks
 
 
-def run_langchain(work: Path, corpus: Corpus, questions: Sequence[Question]) -> dict[str, Any]:
+def run_langchain(work: Path, corpus: Corpus, questions: Sequence[Question]) -> tuple[dict[str, Any], Ask]:
+    """Build and cold start; the warm store's ask function, and LangChain alone on torch's
+    default threads (the side-by-side pass runs it on one, as citebot answers)."""
     from index.embed.resolve import resolve_model
 
     model = resolve_model(MODEL)
@@ -331,7 +358,7 @@ def run_langchain(work: Path, corpus: Corpus, questions: Sequence[Question]) -> 
     ask_cmd = [*me, "langchain-ask", "--store", str(store), "--model", str(model), questions[0].question]
     say(f"langchain: cold start x{COLD_RUNS} ({shlex.join(ask_cmd)})")
     cold = median_run(ask_cmd)
-    say(f"langchain: warm: {len(questions)} questions")
+    say(f"langchain: warm on torch's default threads: {len(questions)} questions")
     db = langchain_load(store, str(model))
 
     def ask(question: str) -> tuple[str, str] | None:
@@ -340,25 +367,48 @@ def run_langchain(work: Path, corpus: Corpus, questions: Sequence[Question]) -> 
 
     import torch
 
-    default_threads = torch.get_num_threads()
     warm_default = timed(ask, questions)
-    load_default = os.getloadavg()[0]
-    say("langchain: warm again on 1 torch thread, as citebot answers")
-    torch.set_num_threads(1)
-    warm = timed(ask, questions)
-    torch.set_num_threads(default_threads)
-    return {
+    out = {
         "model": str(model),
         "commands": {"build": shlex.join(build_cmd), "cold": shlex.join(ask_cmd)},
         "build": {"wall_s": build.wall_s, "rss_mb": build.rss_mb, "cpu_s": build.cpu_s, "load": build.load, **inside},
         "cold": {"wall_s": cold.wall_s, "rss_mb": cold.rss_mb, "load": cold.load},
-        "warm": warm["latency"],  # 1 thread
-        "warm_default_threads": {**warm_default["latency"], "threads": default_threads, "load": load_default},
-        "load": os.getloadavg()[0],
-        "same_top_as_default_threads": sum(a == b for a, b in zip(warm["tops"], warm_default["tops"], strict=True)),
-        **hits(corpus, questions, warm["tops"]),
-        "tops": warm["tops"],
+        "warm_default_threads": {
+            **warm_default["latency"],
+            "threads": torch.get_num_threads(),
+            "load": os.getloadavg()[0],
+            "tops": warm_default["tops"],
+        },
     }
+    return out, ask
+
+
+def warm_side_by_side(
+    corpus: Corpus,
+    questions: Sequence[Question],
+    citebot: dict[str, Any],
+    asks: dict[str, Ask],
+    langchain: dict[str, Any],
+    langchain_ask: Ask,
+) -> None:
+    """The warm pass: citebot's three settings and LangChain on one torch thread, asked in turn
+    (:func:`timed_together`); fills in the warm rows of both sides."""
+    import torch
+
+    default_threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as citebot answers
+    try:
+        warm = timed_together({**asks, "langchain": langchain_ask}, questions)
+    finally:
+        torch.set_num_threads(default_threads)
+    load = os.getloadavg()[0]
+    for label in asks:
+        citebot[label].update({"warm": warm[label]["latency"], "load": load, "tops": warm[label]["tops"]})
+        citebot[label].update(hits(corpus, questions, warm[label]["tops"]))
+    ours, alone = warm["langchain"], langchain["warm_default_threads"].pop("tops")
+    langchain.update({"warm": ours["latency"], "load": load, "tops": ours["tops"]})
+    langchain["same_top_as_default_threads"] = sum(a == b for a, b in zip(ours["tops"], alone, strict=True))
+    langchain.update(hits(corpus, questions, ours["tops"]))
 
 
 # --- report ----------------------------------------------------------------------------------
@@ -454,7 +504,8 @@ def print_report(results: dict[str, Any]) -> None:
     )
     print(
         f"warm: {results['questions']} questions after {WARMUP_QUESTIONS} warm-up ones, one at a time, in one "
-        "process; citebot answers on 1 thread (onnxruntime), and LangChain is shown on 1 torch thread too. "
+        "process, each asked of the four in turn; citebot embeds and searches on 1 thread (onnxruntime; the "
+        "reader reads two candidates at a time), LangChain on 1 torch thread. "
         f"On torch's default {ld['threads']} threads LangChain took p50 {ld['p50_ms']:.1f} / p95 "
         f"{ld['p95_ms']:.1f} ms (same top chunk for {lc['same_top_as_default_threads']} of {results['questions']})."
     )
@@ -514,9 +565,11 @@ def main() -> None:
         f"corpus: {len(corpus.texts):,} articles, {corpus.sentences:,} sentences, {len(questions)} questions"
         + (" (reused)" if corpus.reused else " (written)")
     )
-    citebot = run_citebot(work, corpus, questions, args.read)
+    citebot, asks = run_citebot(work, corpus, questions, args.read)
     gc.collect()
-    langchain = run_langchain(work, corpus, questions)
+    langchain, langchain_ask = run_langchain(work, corpus, questions)
+    say(f"warm: {len(questions)} questions, each asked of citebot's three settings and LangChain in turn")
+    warm_side_by_side(corpus, questions, citebot, asks, langchain, langchain_ask)
     results: dict[str, Any] = {
         "command": shlex.join([sys.executable, "-m", "bench.side_by_side", *sys.argv[1:]]),
         "workdir": str(work),
@@ -552,7 +605,7 @@ def main() -> None:
         for i, q in enumerate(questions)
     ]
     (work / "details.jsonl").write_text("".join(json.dumps(d, ensure_ascii=False) + "\n" for d in details))
-    for side in (citebot["reader"], citebot["no_reader"], langchain):
+    for side in (citebot["reader"], citebot["close_calls"], citebot["no_reader"], langchain):
         side.pop("tops")
         side.pop("per_question")
     (work / "results.json").write_text(json.dumps(results, indent=1) + "\n")
