@@ -26,30 +26,45 @@ def _share(tr: dict[str, Any]) -> float:
     return float(tr["questions_seen"]) / float(tr.get("groups_total") or 44_890)
 
 
+def _earlier_runs(tr: dict[str, Any]) -> list[dict[str, Any]]:
+    """The runs this one grew from, the first first (each run's meta.json names the one before)."""
+    runs = []
+    run = tr.get("earlier_run")
+    while run:
+        runs.append(run)
+        run = run.get("earlier_run")
+    return runs[::-1]
+
+
 def _lineage(tr: dict[str, Any]) -> str:
     cfg = tr.get("config") or {}
     first = int(tr.get("init_from_groups") or 0)
     if not cfg.get("init_from"):
         return ""
-    earlier = tr.get("earlier_run")
-    if earlier:
-        total = float(earlier["train_minutes"]) + float(tr["train_minutes"])
+    runs = _earlier_runs(tr)
+    if not runs:
         return (
-            f"\n\nThis run started from the checkpoint of an earlier run ({earlier['layers']} layers,"
-            f" {earlier['max_length']} word pieces, lr {earlier['lr']}: {earlier['steps']:,} steps in"
-            f" {earlier['train_minutes']} minutes of training steps, over groups 0 to {earlier['groups_read']:,}):"
-            f" every tensor of the same shape was taken from it, and this run read on from group {first:,} of"
-            f" the same data order, so no group was read twice. In all, {total:.0f} minutes of training steps."
-            + (
-                f" To train it again: `{earlier['command']}`, then this run's command with `--init-from` that"
-                " run's checkpoint."
-                if earlier.get("command")
-                else ""
-            )
+            f"\n\nThis run started from the checkpoint {cfg.get('init_from')} (no longer on disk when the card was"
+            f" written) and read on from group {first:,} of the same data order, so no group was read twice."
         )
+    parts, start = [], 0
+    for run in runs:
+        parts.append(
+            f"{run['layers']} layers, {run['max_length']} word pieces, lr {run['lr']}: {run['steps']:,} steps in"
+            f" {run['train_minutes']} minutes of training steps, over groups {start:,} to {run['groups_read']:,}"
+        )
+        start = int(run["groups_read"])
+    total = sum(float(run["train_minutes"]) for run in runs) + float(tr["train_minutes"])
+    earlier = "an earlier run" if len(runs) == 1 else f"{len(runs)} earlier runs, each started from the one before"
+    commands = [run.get("command") for run in runs]
+    again = ""
+    if all(commands):
+        steps = ", then ".join(f"`{c}`" for c in commands)
+        again = f" To train it again: {steps}, then this run's command, each with `--init-from` the run before's checkpoint."
     return (
-        f"\n\nThis run started from the checkpoint {cfg.get('init_from')} (no longer on disk when the card was"
-        f" written) and read on from group {first:,} of the same data order, so no group was read twice."
+        f"\n\nThis run started from the checkpoint of {earlier} ({'; '.join(parts)}): every tensor of the same"
+        f" shape was taken from it, and this run read on from group {first:,} of the same data order, so no group"
+        f" was read twice. In all, {total:.0f} minutes of training steps." + again
     )
 
 
@@ -61,7 +76,7 @@ def _rates(tr: dict[str, Any]) -> str:
 
 
 def _seen(tr: dict[str, Any]) -> str:
-    both = " (this run's and those of the run it started from)" if tr.get("init_from_groups") else ""
+    both = " (this run's and those of the runs it started from)" if tr.get("init_from_groups") else ""
     return (
         f"{tr['pairs_seen']:,} pairs from {tr['questions_seen']:,} question groups{both}: about"
         f" {_share(tr):.2f} of one pass over the {int(tr.get('groups_total') or 44_890):,} training groups."

@@ -205,7 +205,7 @@ def validate(onnx_path: Path, tokenizer_path: Path, items: list[dict[str, Any]],
 
 def earlier_run(checkpoint: Path, torch: Any) -> dict[str, Any] | None:
     """What the run a ``--init-from`` checkpoint came from did (for the card), or None when that
-    checkpoint is gone."""
+    checkpoint is gone; with the run that one started from, as its meta.json recorded it."""
     try:
         ckpt = torch.load(checkpoint, map_location="cpu", weights_only=False)
     except (OSError, RuntimeError) as exc:
@@ -214,9 +214,10 @@ def earlier_run(checkpoint: Path, torch: Any) -> dict[str, Any] | None:
     state = ckpt["state"]
     cfg = state.get("config") or {}
     try:  # the command, from the meta.json that run wrote beside its checkpoint
-        command = json.loads((checkpoint.parent / META_FILE).read_text())["training"]["command"]
+        training = json.loads((checkpoint.parent / META_FILE).read_text())["training"]
+        command, before = training["command"], training.get("earlier_run")
     except (OSError, ValueError, KeyError):
-        command = None
+        command, before = None, None
     return {
         "command": command,
         "steps": int(state["step"]),
@@ -227,6 +228,7 @@ def earlier_run(checkpoint: Path, torch: Any) -> dict[str, Any] | None:
         "budget_minutes": cfg.get("budget_minutes"),
         "groups_read": int(state.get("data_offset", 0)) + int(state["step"]) * int(cfg.get("groups_per_step") or 0),
         "started_from": cfg.get("init_from"),
+        "earlier_run": before,
     }
 
 

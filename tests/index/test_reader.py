@@ -188,3 +188,34 @@ def test_missing_model_is_refused_in_one_line(tmp_path: Path) -> None:
     assert "\n" not in str(info.value)
     with pytest.raises(ReaderModelError):
         Reader.load(tmp_path / "nowhere")
+
+
+def test_the_card_names_every_run_a_reader_grew_from_in_order() -> None:
+    meta = json.loads((MODEL_DIR / "meta.json").read_text())
+    tr = meta["training"]
+    first = {
+        "command": "python -m index.reader.train --budget-minutes 78",
+        "steps": 1174,
+        "train_minutes": 78.0,
+        "layers": 6,
+        "max_length": 128,
+        "lr": 5e-5,
+        "groups_read": 5870,
+        "earlier_run": None,
+    }
+    second = {
+        "command": "python -m index.reader.train --init-from a/checkpoint.pt",
+        "steps": 2367,
+        "train_minutes": 105.0,
+        "layers": 6,
+        "max_length": 128,
+        "lr": 3e-5,
+        "groups_read": 17705,
+        "earlier_run": first,
+    }
+    tr.update({"earlier_run": second, "train_minutes": 95.0, "init_from_groups": 17705})
+    tr["config"] = {**tr["config"], "init_from": "b/checkpoint.pt"}
+    card = model_card(meta)
+    assert "2 earlier runs" in card and "over groups 0 to 5,870" in card and "over groups 5,870 to 17,705" in card
+    assert card.index(first["command"]) < card.index(second["command"])  # in the order they ran
+    assert "278 minutes of training steps" in card  # 78 + 105 + 95
