@@ -196,7 +196,7 @@ class Model:
     def order(self, s: Sample, depth: int) -> np.ndarray:
         """Candidate positions best first, as the engine ranks them, with the engine's own functions:
         answer.rank, then the reader's order of the best few of the questions it reads
-        (answer.worth_reading), or without it the re-read of a close call's best ``depth``."""
+        (answer.model.Reading), or without it the re-read of a close call's best ``depth``."""
         w = self.weights
         scored = self._read(s)
         position = {int(sid): i for i, sid in enumerate(s.sids)}

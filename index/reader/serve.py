@@ -140,7 +140,7 @@ class Reader:
             optimized_dir: Where the optimized graph is kept between processes
                 (:func:`index.embed.onnx.cpu_session`); None: optimized at every load.
             parallel: Candidates read at the same time (each still alone, on one thread): 2 reads
-                a close call's three in about two candidates' time on two cores.
+                a close call's four in about two candidates' time on two cores.
 
         Raises:
             ReaderModelError: Missing or unreadable files, another format, or a model file whose
