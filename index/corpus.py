@@ -14,7 +14,14 @@ from .errors import ArticleError, CitebotError, CorpusMissingError
 from .models import Article
 from .store.manifest import Manifest
 from .store.snapshot import Snapshot
-from .text.articles import HTML_SUFFIXES, SUFFIXES, CorpusFile, article_to_markdown, read_article_file, scan_corpus
+from .text.articles import (
+    HTML_SUFFIXES,
+    CorpusFile,
+    article_to_markdown,
+    read_article_file,
+    scan_corpus,
+    walk_corpus,
+)
 
 REMOVED_DIR = ".removed"  # removed articles are moved here, never deleted (hidden: not scanned)
 
@@ -76,25 +83,17 @@ def file_stats(files: Sequence[CorpusFile]) -> dict[str, list[int]]:
     return out
 
 
-def _plain_stats(folder: Path, prefix: str = "") -> dict[str, list[int]] | None:
-    """:func:`file_stats` of the article files under ``folder`` when none of its entries is a
-    link, else None (a link is judged as :func:`scan_corpus` judges it, by the slow path)."""
+def _plain_stats(corpus: Path) -> dict[str, list[int]] | None:
+    """:func:`file_stats` of every article file the corpus folder lists, from the listing itself,
+    when it holds no link, else None (a link is judged as :func:`scan_corpus` judges it, by the
+    slow path)."""
     out: dict[str, list[int]] = {}
     try:
-        with os.scandir(folder) as entries:
-            for entry in entries:
-                if entry.name.startswith("."):
-                    continue
-                if entry.is_symlink():
-                    return None
-                if entry.is_dir(follow_symlinks=False):
-                    inner = _plain_stats(Path(entry.path), prefix + entry.name + os.sep)
-                    if inner is None:
-                        return None
-                    out.update(inner)
-                elif os.path.splitext(entry.name)[1].lower() in SUFFIXES:
-                    st = entry.stat(follow_symlinks=False)
-                    out[prefix + entry.name] = [st.st_size, st.st_mtime_ns]
+        for name, _, _, entry in walk_corpus(corpus.resolve()):
+            if entry is None:
+                return None
+            st = entry.stat(follow_symlinks=False)
+            out[name] = [st.st_size, st.st_mtime_ns]
     except OSError:
         return None
     return out

@@ -412,7 +412,7 @@ def run(
                 "features": list(READ_FEATURES),
                 "order_coef": [round(c, 4) for c in model.reader.order_coef],
                 "order_bias": round(model.reader.order_bias, 4),
-                "read": reading.close,  # how it was fitted: search.read, read_clear, read_within
+                "read": reading.close,  # the reading rule it was fitted for: search.read, read_clear, read_within
                 "read_clear": reading.clear,
                 "read_within": reading.within,
             }

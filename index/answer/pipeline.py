@@ -11,6 +11,7 @@ context, filters) plugs in between two of them here.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -56,6 +57,11 @@ class Pipeline:
     weights: Weights
     search: SearchConfig
     reader: SentenceReader | None = None
+
+    @functools.cached_property
+    def reading(self) -> Reading:
+        """How many candidates the reader stage reads of a question (search.read, read_clear, read_within)."""
+        return Reading.of(self.search)
 
     @property
     def reads(self) -> bool:
@@ -133,7 +139,7 @@ class Pipeline:
         """The candidates in their order after the reader, which reads the best few of an answered
         question (:class:`~index.answer.model.Reading`: more of a close call)."""
         weights = self.weights
-        depth = Reading.of(self.search).depth(scored)
+        depth = self.reading.depth(scored)
         if not (depth and self.reads and self.reader is not None and weights.reader is not None):
             return scored
         logits = read(self.snapshot, self.reader, query.text, scored, depth)

@@ -89,7 +89,7 @@ def scan_corpus(corpus_dir: Path) -> tuple[list[CorpusFile], list[tuple[str, str
     root = corpus_dir.resolve()
     found: dict[str, CorpusFile] = {}
     skipped: list[tuple[str, str]] = []
-    for name, path, problem in sorted(_walk(root, root, ""), key=lambda item: item[0].split(os.sep)):
+    for name, path, problem, _ in sorted(walk_corpus(root), key=lambda item: item[0].split(os.sep)):
         if problem:
             skipped.append((name, problem))
             continue
@@ -105,9 +105,16 @@ def scan_corpus(corpus_dir: Path) -> tuple[list[CorpusFile], list[tuple[str, str
     return sorted(found.values(), key=lambda f: f.id), skipped
 
 
-def _walk(folder: Path, root: Path, prefix: str) -> Iterator[tuple[str, Path, str | None]]:
-    """(name, path, None) for each article file under ``folder``, (name, path, reason) for each
-    refused link; ``name`` is the path relative to ``root``, ``prefix`` that of ``folder``.
+def walk_corpus(root: Path) -> Iterator[tuple[str, Path, str | None, os.DirEntry[str] | None]]:
+    """Every article file and link under the resolved corpus folder ``root``, unsorted: (name,
+    path, problem, entry), ``name`` relative to ``root``; ``problem`` is None for a file to read
+    and the reason for a refused link; ``entry`` is the listing's entry of a plain file (its stat
+    at hand), None for a link."""
+    return _walk(root, root, "")
+
+
+def _walk(folder: Path, root: Path, prefix: str) -> Iterator[tuple[str, Path, str | None, os.DirEntry[str] | None]]:
+    """:func:`walk_corpus` of ``folder``, whose path relative to ``root`` is ``prefix``.
 
     ``os.scandir`` gives each entry's type from the directory listing itself, so a corpus of
     thousands of files is listed without a stat per file (a cold ``ask`` lists it to say whether
@@ -123,11 +130,11 @@ def _walk(folder: Path, root: Path, prefix: str) -> Iterator[tuple[str, Path, st
             path = Path(entry.path)
             problem = _link_problem(path, root)
             if problem != "":
-                yield name, path, problem
+                yield name, path, problem, None
         elif entry.is_dir(follow_symlinks=False):
             yield from _walk(Path(entry.path), root, name + os.sep)
         elif entry.is_file(follow_symlinks=False) and os.path.splitext(entry.name)[1].lower() in SUFFIXES:
-            yield name, Path(entry.path), None
+            yield name, Path(entry.path), None, entry
 
 
 def _link_problem(link: Path, root: Path) -> str | None:
