@@ -70,7 +70,7 @@ class SearchConfig:
     # True: top_k quotes whatever their scores.
     every_quote: bool = False
     max_question_chars: int = 1000
-    exact_search_max: int = 200_000  # above this many vectors an approximate FAISS index is used
+    exact_search_max: int = 20_000  # above this many chunk vectors an approximate (HNSW) index is used
 
 
 @dataclass(frozen=True)
