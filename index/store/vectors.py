@@ -21,6 +21,9 @@ HNSW_LINKS = 32
 HNSW_BUILD_BREADTH = 80
 # Search breadths tried at build time, smallest first: the first that keeps APPROX_RECALL is kept.
 HNSW_BREADTHS = (16, 32, 64, 128, 256, 512, 1024)
+# faiss-cpu's type stubs lag the library (no SearchParametersHNSW; IndexHNSWSQ's quantizer type as
+# an int): the HNSW calls go through this untyped handle.
+_hnsw: Any = faiss
 
 
 class VectorIndex(Protocol):
@@ -66,7 +69,8 @@ class FaissIndex:
     @property
     def breadth(self) -> int | None:
         """An HNSW graph's search breadth (efSearch); None for other kinds."""
-        return int(self._index.hnsw.efSearch) if isinstance(self._index, faiss.IndexHNSW) else None
+        graph: Any = self._index
+        return int(graph.hnsw.efSearch) if isinstance(graph, faiss.IndexHNSW) else None
 
     def search(self, queries: np.ndarray, k: int, within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         x = np.ascontiguousarray(queries, dtype=np.float32)
@@ -76,9 +80,9 @@ class FaissIndex:
         selector = faiss.IDSelectorBatch(np.ascontiguousarray(within, dtype=np.int64))
         # Given parameters replace the index's own: carry its measured breadth / nprobe over.
         params: Any
-        if isinstance(self._index, faiss.IndexHNSW):
-            params = faiss.SearchParametersHNSW()
-            params.efSearch = self._index.hnsw.efSearch
+        if (breadth := self.breadth) is not None:
+            params = _hnsw.SearchParametersHNSW()
+            params.efSearch = breadth
         elif ivf := faiss.try_extract_index_ivf(self._index):
             params = faiss.SearchParametersIVF()
             params.nprobe = ivf.nprobe
@@ -95,7 +99,7 @@ class FaissIndex:
 def read_vector_index(path: Path, info: dict[str, Any]) -> FaissIndex:
     """Load a FAISS index written by :meth:`FaissIndex.write`, with the search breadth (HNSW) or
     nprobe (IVF, older builds) its manifest records."""
-    index = faiss.read_index(str(path))
+    index: Any = faiss.read_index(str(path))
     if info.get("type") == "hnsw":
         index.hnsw.efSearch = int(info["breadth"])
     elif info.get("type") == "ivf":
@@ -174,7 +178,7 @@ def make_vector_index(
         return FaissIndex(flat), {"type": "flat"}
     rng = np.random.default_rng(0)
     with faiss_threads(os.cpu_count() or 1):
-        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_fp16, HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
+        index = _hnsw.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_fp16, HNSW_LINKS, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = HNSW_BUILD_BREADTH
         index.train(vectors)  # float16 needs no statistics: this only marks it trained
         index.add(vectors)
