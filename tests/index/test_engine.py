@@ -292,6 +292,27 @@ def test_the_reader_reorders_four_of_a_close_call_and_two_of_a_clear_winner(
     assert changed[True] >= 2 and changed[False] >= 1  # the reader changes first quotes of both kinds
 
 
+def test_an_index_past_the_exact_scan_limit_answers_as_the_exact_one_does(
+    make_engine: Callable[..., Engine], tmp_path: Path
+) -> None:
+    exact = make_engine(*sorted((NEWS / "articles").glob("*.md")))
+    config = exact.config
+    graph = Engine(
+        config.replace(index_dir=tmp_path / "graph-index", search=replace(config.search, exact_search_max=1)),
+        encoder=exact.encoder,
+    )
+    graph.rebuild()
+    assert exact.snapshot().manifest.vector_indexes["chunks"]["type"] == "flat"
+    described = graph.snapshot().manifest.vector_indexes["chunks"]
+    assert described["type"] == "hnsw" and described["recall@10"] >= 0.99
+    questions = [json.loads(line)["question"] for line in (NEWS / "questions.jsonl").read_text().splitlines()[:80]]
+    same = sum(
+        a.abstained == b.abstained and a.citations[:1] == b.citations[:1]
+        for a, b in zip(exact.ask_many(questions), graph.ask_many(questions), strict=True)
+    )
+    assert same >= 0.95 * len(questions)  # hits are rescored exactly: only what is found may differ
+
+
 def test_question_words_that_tell_candidates_apart_count_more(make_engine: Callable[..., Engine]) -> None:
     # Most sentences of the Veloria article name the Bank of Veloria; one says who its governor is.
     engine = make_engine(*sorted((NEWS / "articles").glob("*.md")))
