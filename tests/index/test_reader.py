@@ -112,6 +112,23 @@ def test_candidates_read_side_by_side_score_as_read_one_after_another(reader: Re
     assert side_by_side.logits("anything?", cands[:1]).shape == (1,)
 
 
+def test_the_saved_graph_leaves_the_slow_fusion_out_and_scores_as_a_fresh_load(reader: Reader, tmp_path: Path) -> None:
+    import onnx
+
+    saved = Reader.load(optimized_dir=tmp_path)
+    (copy,) = tmp_path.glob("*.onnx")
+    ops = {node.op_type for node in onnx.load(str(copy)).graph.node}
+    assert "LayerNormalization" in ops and "SkipLayerNormalization" not in ops  # index.embed.onnx.UNFUSED
+    cands = candidates(PASSAGES["bridge"])
+    assert np.array_equal(
+        saved.logits("what happened to the bridge", cands), reader.logits("what happened to the bridge", cands)
+    )
+    again = Reader.load(optimized_dir=tmp_path)  # loads the saved copy as it is
+    assert np.array_equal(
+        again.logits("what happened to the bridge", cands), reader.logits("what happened to the bridge", cands)
+    )
+
+
 @pytest.mark.parametrize(("passage", "question", "answer"), ANSWERED)
 def test_answering_sentence_beats_its_neighbours(reader: Reader, passage: str, question: str, answer: int) -> None:
     sentences = PASSAGES[passage]

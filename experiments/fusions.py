@@ -1,0 +1,114 @@
+"""onnxruntime's graph fusions that citebot leaves out (``index.embed.onnx.UNFUSED``), measured.
+
+``python -m experiments.fusions [--rounds 60]`` from the repository root, after a build (it reads
+the int8 question export from the model cache).
+
+The shipped reader and the int8 question encoder, each loaded twice on one thread: with every
+extended fusion, and with ``UNFUSED`` left out, as citebot loads them. The two are called in turn
+on the same inputs (a news-like candidate with its neighbours for the reader; a question for the
+encoder), so a slow spell of these shared cores falls on both. Prints each one's p50 per call, the
+ratio, and how far the outputs move (the reader's logit; the question vector's cosine).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+
+from index.config import load_config
+from index.embed.cache import export_dir
+from index.embed.onnx import META_FILE, UNFUSED, OnnxEncoder
+from index.engine import models_dir
+from index.reader.serve import MODEL_DIR, ONNX_FILE, Reader, encode_pairs
+
+QUESTION = "who led the protest in islamabad on tuesday"
+CANDIDATE = (
+    "Imran Khan's wife Bushra Bibi led the march of his supporters into the capital on Tuesday, defying a "
+    "ban on gatherings imposed by the government, as police fired tear gas.",
+    "Thousands of supporters of the jailed former prime minister clashed with police overnight in several "
+    "cities across the country.",
+    "Police fired tear gas as the crowd approached the parliament building in the city centre, witnesses said.",
+)
+
+
+def _session(path: str, disabled: Sequence[str]) -> Any:
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    opts.intra_op_num_threads = 1
+    opts.inter_op_num_threads = 1
+    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    opts.log_severity_level = 3
+    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"], disabled_optimizers=list(disabled))
+
+
+def _both(onnx_file: str, feed: dict[str, np.ndarray]) -> dict[str, Callable[[], np.ndarray]]:
+    """The model with every fusion and as citebot loads it, each a call on ``feed``."""
+    calls: dict[str, Callable[[], np.ndarray]] = {}
+    for kind, disabled in (("every fusion", ()), ("as shipped", UNFUSED)):
+        session = _session(onnx_file, disabled)
+        inputs = {k: v for k, v in feed.items() if k in {i.name for i in session.get_inputs()}}
+        calls[kind] = lambda s=session, x=inputs: np.asarray(s.run(None, x)[0]).reshape(-1)
+    return calls
+
+
+def _in_turn(calls: dict[str, Callable[[], np.ndarray]], rounds: int) -> tuple[dict[str, float], dict[str, np.ndarray]]:
+    for _ in range(5):
+        for call in calls.values():
+            call()
+    times: dict[str, list[float]] = {name: [] for name in calls}
+    outputs: dict[str, np.ndarray] = {}
+    names = list(calls)
+    for i in range(rounds):
+        for name in names if i % 2 else names[::-1]:
+            started = time.perf_counter()
+            outputs[name] = calls[name]()
+            times[name].append((time.perf_counter() - started) * 1000)
+    return {name: float(np.median(ms)) for name, ms in times.items()}, outputs
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--rounds", type=int, default=60)
+    args = p.parse_args(argv)
+    print(f"left out: {', '.join(UNFUSED)}")
+
+    reader = Reader.load(threads=1)
+    pair = encode_pairs(reader._tokenizer, QUESTION, [CANDIDATE])
+    reader_calls = _both(str(MODEL_DIR / ONNX_FILE), pair)
+    ms, out = _in_turn(reader_calls, args.rounds)
+    logits = {k: float(v[0]) for k, v in out.items()}
+    print(f"reader, one {pair['input_ids'].shape[1]}-piece pair:")
+    for kind in reader_calls:
+        print(f"  {kind:13s} p50 {ms[kind]:.2f} ms  logit {logits[kind]:+.4f}")
+    print(f"  as shipped / every fusion: {ms['as shipped'] / ms['every fusion']:.2f}")
+
+    config = load_config("config.yaml")
+    folder = export_dir(config.model.name, "int8", models_dir(config))
+    if not (folder / META_FILE).is_file():
+        print(f"no int8 question export at {folder}: build an index first")
+        return 1
+    encoder = OnnxEncoder(folder, threads=1)
+    ids = encoder._tokenizer.encode(QUESTION)
+    words = {
+        "input_ids": np.array([ids.ids], dtype=np.int64),
+        "attention_mask": np.array([ids.attention_mask], dtype=np.int64),
+        "token_type_ids": np.zeros((1, len(ids.ids)), dtype=np.int64),
+    }
+    encoder_calls = _both(str(next(folder.glob("*.onnx"))), words)
+    ms, out = _in_turn(encoder_calls, args.rounds)
+    a, b = out["every fusion"], out["as shipped"]
+    cosine = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+    print(f"int8 question encoder, one {len(ids.ids)}-piece question:")
+    for kind in encoder_calls:
+        print(f"  {kind:13s} p50 {ms[kind]:.2f} ms")
+    print(f"  as shipped / every fusion: {ms['as shipped'] / ms['every fusion']:.2f}; output cosine {cosine:.6f}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
