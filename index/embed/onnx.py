@@ -265,8 +265,8 @@ def cpu_session(path: Path, threads: int, *, optimized_dir: Path | None = None) 
     there the first time and later sessions load it as it is: the same operators, so the same
     numbers bit for bit and the same speed (``docs/research.md``). The copy is named by the
     source's path, size, modification time, the onnxruntime version and the fusions left out
-    (``UNFUSED``), so a changed model, a new onnxruntime or other fusions make a new copy; one that cannot be loaded is made again, and a folder that
-    cannot be written only costs the saving.
+    (``UNFUSED``), so a changed model, a new onnxruntime or other fusions make a new copy; one
+    that cannot be loaded is made again, and a folder that cannot be written only costs the saving.
 
     Raises:
         Whatever onnxruntime raises for a file it cannot load (its own exception types).
