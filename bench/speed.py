@@ -10,7 +10,8 @@ Corpus: synthetic news-like articles (deterministic; 25 sentences each, names, p
   embeddings: each 1M sentence is a variant of a 100k one (other names and numbers) whose vector is
   that sentence's real vector plus small noise (cosine ~0.98), and a chunk's vector is the
   normalized mean of its sentences'. Everything else (splitting, BM25, the FAISS HNSW graph with
-  its search breadth measured on these vectors, the answer step) is the real engine. The 1M build time is not reported.
+  its search breadth measured on these vectors, the answer step) is the real engine. The 1M build
+  time is not reported.
 - Warm latency: 200 questions through Engine.ask in one process after a warm-up, one thread.
 - Cold start: a new `python -m index ask` process, wall time and peak RSS (VmHWM).
 Timings on 2 shared cores are noisy: compare the ratios printed within one run.

@@ -15,15 +15,16 @@ from __future__ import annotations
 import argparse
 import time
 from collections.abc import Callable, Sequence
-from typing import Any
+from pathlib import Path
 
 import numpy as np
 
 from index.config import load_config
 from index.embed.cache import export_dir
-from index.embed.onnx import META_FILE, UNFUSED, OnnxEncoder
+from index.embed.onnx import META_FILE, UNFUSED, cpu_session
+from index.embed.onnx import TOKENIZER_FILE as EXPORT_TOKENIZER
 from index.engine import models_dir
-from index.reader.serve import MODEL_DIR, ONNX_FILE, Reader, encode_pairs
+from index.reader.serve import MODEL_DIR, ONNX_FILE, TOKENIZER_FILE, encode_pairs, load_tokenizer
 
 QUESTION = "who led the protest in islamabad on tuesday"
 CANDIDATE = (
@@ -35,22 +36,12 @@ CANDIDATE = (
 )
 
 
-def _session(path: str, disabled: Sequence[str]) -> Any:
-    import onnxruntime as ort
-
-    opts = ort.SessionOptions()
-    opts.intra_op_num_threads = 1
-    opts.inter_op_num_threads = 1
-    opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
-    opts.log_severity_level = 3
-    return ort.InferenceSession(path, opts, providers=["CPUExecutionProvider"], disabled_optimizers=list(disabled))
-
-
-def _both(onnx_file: str, feed: dict[str, np.ndarray]) -> dict[str, Callable[[], np.ndarray]]:
-    """The model with every fusion and as citebot loads it, each a call on ``feed``."""
+def _both(onnx_file: Path, feed: dict[str, np.ndarray]) -> dict[str, Callable[[], np.ndarray]]:
+    """The model with every fusion and as citebot loads it (:func:`cpu_session`, one thread), each a
+    call on ``feed``."""
     calls: dict[str, Callable[[], np.ndarray]] = {}
-    for kind, disabled in (("every fusion", ()), ("as shipped", UNFUSED)):
-        session = _session(onnx_file, disabled)
+    for kind, unfused in (("every fusion", ()), ("as shipped", UNFUSED)):
+        session = cpu_session(onnx_file, 1, unfused=unfused)
         inputs = {k: v for k, v in feed.items() if k in {i.name for i in session.get_inputs()}}
         calls[kind] = lambda s=session, x=inputs: np.asarray(s.run(None, x)[0]).reshape(-1)
     return calls
@@ -77,9 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = p.parse_args(argv)
     print(f"left out: {', '.join(UNFUSED)}")
 
-    reader = Reader.load(threads=1)
-    pair = encode_pairs(reader._tokenizer, QUESTION, [CANDIDATE])
-    reader_calls = _both(str(MODEL_DIR / ONNX_FILE), pair)
+    pair = encode_pairs(load_tokenizer(MODEL_DIR / TOKENIZER_FILE), QUESTION, [CANDIDATE])
+    reader_calls = _both(MODEL_DIR / ONNX_FILE, pair)
     ms, out = _in_turn(reader_calls, args.rounds)
     logits = {k: float(v[0]) for k, v in out.items()}
     print(f"reader, one {pair['input_ids'].shape[1]}-piece pair:")
@@ -92,14 +82,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not (folder / META_FILE).is_file():
         print(f"no int8 question export at {folder}: build an index first")
         return 1
-    encoder = OnnxEncoder(folder, threads=1)
-    ids = encoder._tokenizer.encode(QUESTION)
+    ids = load_tokenizer(folder / EXPORT_TOKENIZER).encode(QUESTION)
     words = {
         "input_ids": np.array([ids.ids], dtype=np.int64),
         "attention_mask": np.array([ids.attention_mask], dtype=np.int64),
         "token_type_ids": np.zeros((1, len(ids.ids)), dtype=np.int64),
     }
-    encoder_calls = _both(str(next(folder.glob("*.onnx"))), words)
+    encoder_calls = _both(next(folder.glob("*.onnx")), words)
     ms, out = _in_turn(encoder_calls, args.rounds)
     a, b = out["every fusion"], out["as shipped"]
     cosine = float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))

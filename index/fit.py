@@ -234,10 +234,11 @@ def fit_reader(samples: list[Sample], model: Model, l2: float, reading: Reading)
     order is in doubt, and used on every question it reads. Held out (news and xquad-dev), fitted on
     every question it reads it lost 5 first quotes (docs/research.md). Abstention stays ``model``'s."""
     stage1 = model.weights
+    close_calls = dataclasses.replace(reading, clear=0)  # where the order is in doubt
     rows, ys = [], []
     for s in samples:
         scored = rank(s.sids, s.x, stage1)
-        depth = dataclasses.replace(reading, clear=0).depth(scored)  # close calls: where the order is in doubt
+        depth = close_calls.depth(scored)
         if s.answerable and s.reader is not None and depth:
             head = scored[:depth]
             position = {int(sid): i for i, sid in enumerate(s.sids)}

@@ -256,7 +256,9 @@ class _UncasedVocabulary:
 UNFUSED = ("SkipLayerNormFusion",)
 
 
-def cpu_session(path: Path, threads: int, *, optimized_dir: Path | None = None) -> Any:
+def cpu_session(
+    path: Path, threads: int, *, optimized_dir: Path | None = None, unfused: Sequence[str] = UNFUSED
+) -> Any:
     """An onnxruntime session on the CPU with ``threads`` intra-op threads (1 to answer, every core
     to build), one chain of ops, the graph optimized, and onnxruntime's own warnings silenced.
 
@@ -265,7 +267,7 @@ def cpu_session(path: Path, threads: int, *, optimized_dir: Path | None = None) 
     there the first time and later sessions load it as it is: the same operators, so the same
     numbers bit for bit and the same speed (``docs/research.md``). The copy is named by the
     source's path, size, modification time, the onnxruntime version and the fusions left out
-    (``UNFUSED``), so a changed model, a new onnxruntime or other fusions make a new copy; one
+    (``unfused``), so a changed model, a new onnxruntime or other fusions make a new copy; one
     that cannot be loaded is made again, and a folder that cannot be written only costs the saving.
 
     Raises:
@@ -284,7 +286,7 @@ def cpu_session(path: Path, threads: int, *, optimized_dir: Path | None = None) 
 
     def session(source: Path, opts: Any) -> Any:
         return ort.InferenceSession(
-            str(source), opts, providers=["CPUExecutionProvider"], disabled_optimizers=list(UNFUSED)
+            str(source), opts, providers=["CPUExecutionProvider"], disabled_optimizers=list(unfused)
         )
 
     levels = ort.GraphOptimizationLevel
@@ -293,7 +295,7 @@ def cpu_session(path: Path, threads: int, *, optimized_dir: Path | None = None) 
     opts = options(levels.ORT_ENABLE_EXTENDED)
     if optimized_dir is None:
         return session(path, opts)
-    copy = _optimized_copy(Path(path), Path(optimized_dir), ort.__version__)
+    copy = _optimized_copy(Path(path), Path(optimized_dir), ort.__version__, unfused)
     if copy.is_file():
         try:
             return session(copy, options(levels.ORT_DISABLE_ALL))
@@ -321,10 +323,10 @@ def cpu_session(path: Path, threads: int, *, optimized_dir: Path | None = None) 
     return made
 
 
-def _optimized_copy(path: Path, folder: Path, ort_version: str) -> Path:
+def _optimized_copy(path: Path, folder: Path, ort_version: str, unfused: Sequence[str]) -> Path:
     """Where the optimized graph of the model file ``path`` is kept in ``folder``."""
     st = path.stat()
-    made_with = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{ort_version}|{','.join(UNFUSED)}"
+    made_with = f"{path.resolve()}|{st.st_size}|{st.st_mtime_ns}|{ort_version}|{','.join(unfused)}"
     key = hashlib.sha256(made_with.encode()).hexdigest()[:16]
     return folder / f"{path.parent.name}-{path.stem}-{key}.onnx"
 

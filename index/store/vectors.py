@@ -185,10 +185,7 @@ def make_vector_index(
         if probes is None or not len(probes):
             probes = vectors[rng.choice(n, size=min(n, 200), replace=False)]
         probes = np.ascontiguousarray(probes[rng.permutation(len(probes))[:200]], dtype=np.float32)
-        exact = faiss.IndexFlatIP(dim)
-        exact.add(vectors)
-        _, truth = exact.search(probes, 10)
-        del exact
+        _, truth = faiss.knn(probes, vectors, 10, metric=faiss.METRIC_INNER_PRODUCT)  # exact, no copy of the vectors
         recall = 0.0
         for breadth in HNSW_BREADTHS:
             index.hnsw.efSearch = breadth

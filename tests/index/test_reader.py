@@ -119,14 +119,11 @@ def test_the_saved_graph_leaves_the_slow_fusion_out_and_scores_as_a_fresh_load(r
     (copy,) = tmp_path.glob("*.onnx")
     ops = {node.op_type for node in onnx.load(str(copy)).graph.node}
     assert "LayerNormalization" in ops and "SkipLayerNormalization" not in ops  # index.embed.onnx.UNFUSED
-    cands = candidates(PASSAGES["bridge"])
-    assert np.array_equal(
-        saved.logits("what happened to the bridge", cands), reader.logits("what happened to the bridge", cands)
-    )
+    cands, question = candidates(PASSAGES["bridge"]), "what happened to the bridge"
+    fresh = reader.logits(question, cands)
+    assert np.array_equal(saved.logits(question, cands), fresh)
     again = Reader.load(optimized_dir=tmp_path)  # loads the saved copy as it is
-    assert np.array_equal(
-        again.logits("what happened to the bridge", cands), reader.logits("what happened to the bridge", cands)
-    )
+    assert np.array_equal(again.logits(question, cands), fresh)
 
 
 @pytest.mark.parametrize(("passage", "question", "answer"), ANSWERED)
